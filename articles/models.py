@@ -1,0 +1,57 @@
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from comments.markup import render_article, sanitize
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__lte=timezone.now())
+
+    def with_response_counts(self):
+        """Annotate ``response_count``: comments a reader can see (approved, not deleted)."""
+        return self.annotate(
+            response_count=Count(
+                "comments",
+                filter=Q(comments__status="approved", comments__deleted_at__isnull=True),
+            )
+        )
+
+
+class Article(models.Model):
+    title = models.CharField(_("title"), max_length=300)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    byline = models.CharField(_("byline"), max_length=200, blank=True)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_('For example "Informed Comment".')
+    )
+    body = models.TextField(_("body"), help_text=_("Markdown."))
+    body_html = models.TextField(_("body as HTML"), editable=False, default="")
+    published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
+    comments_open = models.BooleanField(_("comments open"), default=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_article(self.body)
+        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("article_detail", kwargs={"slug": self.slug})
+
+    @property
+    def rendered_body(self):
+        return sanitize(self.body_html, article=True)

@@ -1,0 +1,56 @@
+from django import forms
+from django.conf import settings
+
+from comments.models import Comment
+
+
+class CommentForm(forms.Form):
+    """A top-level comment or a reply. Field names are a public contract (see README)."""
+
+    body = forms.CharField(
+        label="Your comment",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=settings.COMMENTS_MAX_LENGTH,
+        help_text="Markdown: **bold**, *italic*, [links](https://example.org), > quotes.",
+        error_messages={"required": "Write something before posting."},
+    )
+    parent = forms.CharField(required=False, widget=forms.HiddenInput)
+    author_name = forms.CharField(
+        label="Name",
+        max_length=100,
+        error_messages={"required": "Give a name to post without an account."},
+    )
+    author_email = forms.EmailField(
+        label="Email (optional, never shown)", required=False, max_length=254
+    )
+
+    def __init__(self, data=None, *, user, article, **kwargs):
+        super().__init__(data, **kwargs)
+        self.article = article
+        if user.is_authenticated:
+            del self.fields["author_name"]
+            del self.fields["author_email"]
+        self.fields["body"].widget.attrs["maxlength"] = settings.COMMENTS_MAX_LENGTH
+
+    def clean_parent(self):
+        raw = self.cleaned_data["parent"].strip()
+        if not raw:
+            return None
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            raise forms.ValidationError("That is not a comment you can reply to.")
+        parent = (
+            Comment.objects.filter(pk=int(raw))
+            .only("pk", "article_id", "status", "deleted_at")
+            .first()
+        )
+        if parent is None:
+            raise forms.ValidationError("The comment you replied to does not exist.")
+        if parent.article_id != self.article.pk:
+            raise forms.ValidationError("That comment belongs to another article.")
+        if not parent.is_visible:
+            raise forms.ValidationError("That comment can no longer be replied to.")
+        return parent.pk
+
+
+class EditForm(forms.Form):
+    body = CommentForm.base_fields["body"]

@@ -1,0 +1,128 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from comments.markup import sanitize
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        """Comments a reader sees as comments: approved and not deleted by their author."""
+        return self.filter(status=Comment.Status.APPROVED, deleted_at__isnull=True)
+
+    def in_moderation(self):
+        return self.filter(status=Comment.Status.PENDING)
+
+    def for_thread(self, article):
+        """Every row of an article's discussion in page order: one query, pre-order."""
+        return (
+            self.filter(article=article)
+            .select_related("user")
+            .order_by("tree_id", "lft")
+        )
+
+
+class Comment(MPTTModel):
+    """One response in an article's discussion.
+
+    Each top-level comment roots a tree of its own (its own ``tree_id``), so a reply only
+    rewrites the nested-set numbers of its own thread. Rows are written only through
+    ``comments.services``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        SPAM = "spam", _("spam")
+        REMOVED = "removed", _("removed")
+
+    article = models.ForeignKey(
+        "articles.Article",
+        on_delete=models.CASCADE,
+        related_name="comments",
+        verbose_name=_("article"),
+    )
+    parent = TreeForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("in reply to"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("user"),
+    )
+    author_name = models.CharField(_("name"), max_length=100, blank=True)
+    author_email = models.EmailField(
+        _("email"), blank=True, help_text=_("Never shown publicly.")
+    )
+    body = models.TextField(_("body"), help_text=_("Markdown."))
+    body_html = models.TextField(_("body as HTML"), editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    deleted_at = models.DateTimeField(
+        _("deleted by author"), null=True, blank=True, editable=False
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.APPROVED, db_index=True
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class MPTTMeta:
+        order_insertion_by = None
+
+    class Meta:
+        ordering = ["tree_id", "lft"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [
+            models.Index(fields=["article", "tree_id", "lft"], name="comment_thread_page_idx"),
+            models.Index(fields=["status", "created_at"], name="comment_status_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(author_name=""),
+                name="comment_has_author",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "spam", "removed"]),
+                name="comment_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(lft__lt=F("rght")), name="comment_lft_lt_rght"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, level=0)
+                | Q(parent__isnull=False, level__gt=0),
+                name="comment_level_matches_parent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.display_author}: {self.body[:60]}"
+
+    def get_absolute_url(self):
+        return reverse("comment_permalink", kwargs={"pk": self.pk})
+
+    @property
+    def display_author(self):
+        if self.user_id:
+            return self.user.get_username()
+        return self.author_name
+
+    @property
+    def is_visible(self):
+        return self.status == self.Status.APPROVED and self.deleted_at is None
+
+    @property
+    def rendered_body(self):
+        return sanitize(self.body_html)

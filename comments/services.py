@@ -1,0 +1,173 @@
+"""Every write that changes a comment tree goes through this module.
+
+Locking (PostgreSQL; see "How trees stay correct" in the README):
+
+* A thread (one top-level comment and all its replies, one ``tree_id``) is guarded by the
+  transaction-scoped advisory lock ``(THREAD_LOCK, tree_id)``. Writers of one thread queue
+  up; readers and writers of other threads are never blocked.
+* Allocating a new ``tree_id`` (a new top-level comment, or a reply moved out to the top)
+  takes ``(NEW_TREE_LOCK, 0)``, because django-mptt computes ``max(tree_id) + 1``.
+* Locks are taken in that order (new-tree first, then threads in ascending ``tree_id``),
+  rows are re-read after the lock is held, and a deadlock or serialization failure is
+  retried a few times before :class:`ThreadBusy` is raised (answered as a 503).
+
+SQLite has a single writer, so the transaction alone serializes writes there.
+"""
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from articles.models import Article
+from comments.markup import render_comment
+from comments.models import Comment
+
+logger = logging.getLogger(__name__)
+
+THREAD_LOCK = 0x7411
+NEW_TREE_LOCK = 0x7412
+RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
+MAX_ATTEMPTS = 4
+TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
+
+
+class ThreadBusy(Exception):
+    """The thread could not be written after several attempts; try again shortly."""
+
+
+def _retry_on_conflict[F: Callable](func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except DatabaseError as exc:
+                pgcode = getattr(getattr(exc, "__cause__", None), "pgcode", None)
+                if pgcode not in RETRYABLE_PGCODES or connection.in_atomic_block:
+                    raise
+                logger.warning("%s: %s (attempt %d)", func.__name__, pgcode, attempt)
+                time.sleep(0.02 * attempt)
+        raise ThreadBusy("The discussion is very busy right now. Please try again.")
+
+    return wrapper
+
+
+def _advisory_lock(kind: int, key: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [kind, key])
+
+
+def _lock_thread_of(pk: int) -> Comment:
+    """Take the lock of the thread holding comment ``pk`` and return the row re-read under it.
+
+    A comment's ``tree_id`` changes only when it is moved, which happens under the lock of
+    its old thread; so if it changed between the read and the lock, read and lock again.
+    """
+    while True:
+        tree_id = Comment.objects.filter(pk=pk).values_list("tree_id", flat=True).first()
+        if tree_id is None:
+            raise Comment.DoesNotExist(pk)
+        _advisory_lock(THREAD_LOCK, tree_id)
+        comment = Comment.objects.select_related("article").get(pk=pk)
+        if comment.tree_id == tree_id:
+            return comment
+
+
+def _check_parent(parent: Comment, article: Article) -> None:
+    if parent.article_id != article.pk:
+        raise ValidationError({"parent": "That comment belongs to another article."})
+    if not parent.is_visible:
+        raise ValidationError({"parent": "That comment can no longer be replied to."})
+
+
+@_retry_on_conflict
+def comment_create(
+    *,
+    article: Article,
+    body: str,
+    parent_id: int | None = None,
+    user=None,
+    author_name: str = "",
+    author_email: str = "",
+    ip_address: str | None = None,
+    status: str = Comment.Status.APPROVED,
+) -> Comment:
+    """Post a top-level comment (no ``parent_id``) or a reply, as the last child of its parent.
+
+    Raises ValidationError (nothing stored) when the parent is gone, hidden or belongs to
+    another article, or when a field is invalid.
+    """
+    with transaction.atomic():
+        parent = None
+        if parent_id is not None:
+            try:
+                parent = _lock_thread_of(parent_id)
+            except Comment.DoesNotExist:
+                raise ValidationError(
+                    {"parent": "The comment you replied to does not exist."}
+                ) from None
+            _check_parent(parent, article)
+        else:
+            _advisory_lock(NEW_TREE_LOCK, 0)
+        comment = Comment(
+            article=article,
+            parent=parent,
+            user=user if user is not None and user.is_authenticated else None,
+            author_name="" if user is not None and user.is_authenticated else author_name,
+            author_email="" if user is not None and user.is_authenticated else author_email,
+            body=body,
+            body_html=render_comment(body),
+            ip_address=ip_address,
+            status=status,
+        )
+        comment.full_clean(exclude=TREE_FIELDS)
+        comment.save()
+        return comment
+
+
+@_retry_on_conflict
+def comment_edit(*, comment: Comment, body: str) -> Comment:
+    """Replace a comment's text and mark it edited."""
+    with transaction.atomic():
+        fresh = _lock_thread_of(comment.pk)
+        fresh.body = body
+        fresh.body_html = render_comment(body)
+        fresh.edited_at = timezone.now()
+        fresh.full_clean(exclude=TREE_FIELDS)
+        fresh.save(update_fields=["body", "body_html", "edited_at"])
+        return fresh
+
+
+@_retry_on_conflict
+def comment_delete_by_author(*, comment: Comment) -> Comment | None:
+    """Delete at the author's request.
+
+    A comment with replies stays as a "[deleted]" placeholder so its replies keep their
+    place; one without replies is removed from the tree. Returns the placeholder, or None.
+    """
+    with transaction.atomic():
+        fresh = _lock_thread_of(comment.pk)
+        if fresh.rght - fresh.lft > 1:
+            fresh.deleted_at = timezone.now()
+            fresh.save(update_fields=["deleted_at"])
+            return fresh
+        fresh.delete()
+        return None
+
+
+@_retry_on_conflict
+def comment_set_status(*, comment: Comment, status: str) -> Comment:
+    """Approve, hold, mark as spam or remove one comment; its replies keep their place."""
+    if status not in Comment.Status.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    with transaction.atomic():
+        fresh = _lock_thread_of(comment.pk)
+        fresh.status = status
+        fresh.save(update_fields=["status"])
+        return fresh

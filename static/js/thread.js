@@ -1,0 +1,51 @@
+// Progressive enhancement only: the thread works without this file.
+(function () {
+  "use strict";
+  var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+               ["hour", 3600], ["minute", 60]];
+  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+
+  function relativeTimes(root) {
+    if (!rtf) return;
+    root.querySelectorAll(".comment .meta time[datetime]").forEach(function (el) {
+      var seconds = (new Date(el.getAttribute("datetime")) - Date.now()) / 1000;
+      for (var i = 0; i < units.length; i++) {
+        if (Math.abs(seconds) >= units[i][1]) {
+          el.textContent = rtf.format(Math.round(seconds / units[i][1]), units[i][0]);
+          return;
+        }
+      }
+      el.textContent = "just now";
+    });
+  }
+
+  function highlightTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (el && el.classList.contains("comment")) {
+      el.scrollIntoView({ block: "center" });
+      el.focus({ preventScroll: true });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    relativeTimes(document);
+    highlightTarget();
+  });
+  window.addEventListener("hashchange", highlightTarget);
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    relativeTimes(event.detail.target);
+    var target = event.detail.target;
+    // A new comment: focus it. A reply form: focus its textarea.
+    var added = event.detail.requestConfig && event.detail.requestConfig.verb === "post"
+      ? target.querySelector(":scope > .comment:last-child") : null;
+    if (added) {
+      added.focus();
+      added.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    var textarea = target.querySelector("textarea");
+    if (textarea) textarea.focus();
+  });
+})();
