@@ -15,7 +15,7 @@ def viewer_for(request) -> Viewer:
 
 
 def article_list(request):
-    articles = Article.objects.published().with_response_counts()
+    articles = Article.objects.published().with_response_counts().order_by(*Article._meta.ordering)
     return render(request, "articles/article_list.html", {"articles": articles})
 
 
@@ -26,6 +26,8 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     comment it replies to when ``reply_to`` is set, else at the foot of the thread.
     """
     nodes = build_thread(Comment.objects.for_thread(article), viewer_for(request))
+    if reply_to is not None and not any(n.pk == reply_to and not n.placeholder for n in nodes):
+        reply_to = None  # nothing to reply to on the page: the form and its errors go last
     blank = CommentForm(user=request.user, article=article)
     context = {
         "article": article,

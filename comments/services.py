@@ -171,3 +171,37 @@ def comment_set_status(*, comment: Comment, status: str) -> Comment:
         fresh.status = status
         fresh.save(update_fields=["status"])
         return fresh
+
+
+@_retry_on_conflict
+def comment_update(*, comment: Comment, **changes) -> Comment:
+    """An editor changes a comment's text, author fields or status (never its place).
+
+    ``changes`` may hold body, author_name, author_email and status; others are refused.
+    """
+    allowed = {"body", "author_name", "author_email", "status"}
+    if unknown := set(changes) - allowed:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        fresh = _lock_thread_of(comment.pk)
+        for field, value in changes.items():
+            setattr(fresh, field, value)
+        if "body" in changes and changes["body"] != comment.body:
+            fresh.body_html = render_comment(fresh.body)
+            fresh.edited_at = timezone.now()
+        fresh.full_clean(exclude=TREE_FIELDS)
+        fresh.save(update_fields=[*changes, "body_html", "edited_at"])
+        return fresh
+
+
+@_retry_on_conflict
+def comment_delete(*, comment: Comment) -> int:
+    """Delete a comment and all its replies for good; returns how many rows went."""
+    with transaction.atomic():
+        try:
+            fresh = _lock_thread_of(comment.pk)
+        except Comment.DoesNotExist:
+            return 0  # already gone with an ancestor deleted in the same request
+        count = fresh.get_descendant_count() + 1
+        fresh.delete()
+        return count

@@ -3,7 +3,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponseBadRequest, HttpResponseRedirect, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -17,6 +17,13 @@ from comments.models import Comment
 from comments.thread import decorate
 
 CLOSED_MESSAGE = "Comments are closed on this article."
+
+
+def see_other(url):
+    """A 303: after a successful POST the browser GETs the result."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _client_ip(request):
@@ -101,7 +108,7 @@ def comment_post(request, slug):
                 ownership.remember(request, comment)
                 if request.htmx:
                     return _comment_fragment(request, comment, status=201)
-                return redirect(f"{article.get_absolute_url()}#comment-{comment.pk}", status=303)
+                return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
     if request.htmx:
         return _form_fragment(request, form, article=article, reply_to=reply_to, preview=preview)
     return render_article_page(
@@ -161,7 +168,7 @@ def comment_edit(request, pk):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            return redirect(f"{comment.article.get_absolute_url()}#comment-{comment.pk}", status=303)
+            return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     return render(request, "comments/edit.html", {"form": form, "comment": comment})
 
 
@@ -174,6 +181,6 @@ def comment_delete(request, pk):
     if request.method == "POST":
         services.comment_delete_by_author(comment=comment)
         ownership.forget(request, comment.pk)
-        return redirect(comment.article.get_absolute_url(), status=303)
+        return see_other(comment.article.get_absolute_url())
     return render(request, "comments/delete.html", {"comment": comment})
 
