@@ -48,5 +48,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published(), slug=slug)
     reply_to = request.GET.get("reply", "")
-    reply_to = int(reply_to) if reply_to.isascii() and reply_to.isdigit() and len(reply_to) < 19 else None
+    reply_to = (
+        int(reply_to) if reply_to.isascii() and reply_to.isdigit() and len(reply_to) < 19 else None
+    )
     return render_article_page(request, article, reply_to=reply_to)

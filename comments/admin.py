@@ -21,11 +21,26 @@ class CommentAdmin(admin.ModelAdmin):
     list_per_page = 100
     ordering = ["-article__published_at", "article", "tree_id", "lft"]
     fields = [
-        "article", "parent", "user", "author_name", "author_email", "ip_address",
-        "status", "body", "created_at", "edited_at", "deleted_at",
+        "article",
+        "parent",
+        "user",
+        "author_name",
+        "author_email",
+        "ip_address",
+        "status",
+        "body",
+        "created_at",
+        "edited_at",
+        "deleted_at",
     ]
     readonly_fields = [
-        "article", "parent", "user", "ip_address", "created_at", "edited_at", "deleted_at",
+        "article",
+        "parent",
+        "user",
+        "ip_address",
+        "created_at",
+        "edited_at",
+        "deleted_at",
     ]
     actions = None
 

@@ -12,11 +12,37 @@ from markdown_it import MarkdownIt
 _markdown = MarkdownIt("js-default")
 
 COMMENT_TAGS = {
-    "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
-    "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
 }
-ARTICLE_TAGS = COMMENT_TAGS | {"img", "figure", "figcaption", "table", "thead", "tbody", "tr",
-                               "th", "td"}
+ARTICLE_TAGS = COMMENT_TAGS | {
+    "img",
+    "figure",
+    "figcaption",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 URL_SCHEMES = {"http", "https", "mailto"}
 ATTRIBUTES = {
     "a": {"href", "title"},

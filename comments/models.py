@@ -18,11 +18,7 @@ class CommentQuerySet(models.QuerySet):
 
     def for_thread(self, article):
         """Every row of an article's discussion in page order: one query, pre-order."""
-        return (
-            self.filter(article=article)
-            .select_related("user")
-            .order_by("tree_id", "lft")
-        )
+        return self.filter(article=article).select_related("user").order_by("tree_id", "lft")
 
 
 class Comment(MPTTModel):
@@ -62,16 +58,12 @@ class Comment(MPTTModel):
         verbose_name=_("user"),
     )
     author_name = models.CharField(_("name"), max_length=100, blank=True)
-    author_email = models.EmailField(
-        _("email"), blank=True, help_text=_("Never shown publicly.")
-    )
+    author_email = models.EmailField(_("email"), blank=True, help_text=_("Never shown publicly."))
     body = models.TextField(_("body"), help_text=_("Markdown."))
     body_html = models.TextField(_("body as HTML"), editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
-    deleted_at = models.DateTimeField(
-        _("deleted by author"), null=True, blank=True, editable=False
-    )
+    deleted_at = models.DateTimeField(_("deleted by author"), null=True, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.APPROVED, db_index=True
     )
@@ -101,8 +93,7 @@ class Comment(MPTTModel):
             ),
             models.CheckConstraint(condition=Q(lft__lt=F("rght")), name="comment_lft_lt_rght"),
             models.CheckConstraint(
-                condition=Q(parent__isnull=True, level=0)
-                | Q(parent__isnull=False, level__gt=0),
+                condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
                 name="comment_level_matches_parent",
             ),
         ]

@@ -78,8 +78,9 @@ def build_thread(rows: Iterable[Comment], viewer: Viewer = ANONYMOUS) -> list[Co
             number += 1
             comment.number = number
         next_level = nodes[index + 1].level if index + 1 < len(nodes) else 0
-        comment.closers = range(comment.level - next_level + 1 if next_level <= comment.level
-                                else 0)
+        comment.closers = range(
+            comment.level - next_level + 1 if next_level <= comment.level else 0
+        )
     return nodes
 
 

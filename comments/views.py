@@ -3,7 +3,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpResponseBadRequest, HttpResponseRedirect, HttpResponseForbidden
+from django.http import HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -111,9 +111,7 @@ def comment_post(request, slug):
                 return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
     if request.htmx:
         return _form_fragment(request, form, article=article, reply_to=reply_to, preview=preview)
-    return render_article_page(
-        request, article, form=form, reply_to=reply_to, preview=preview
-    )
+    return render_article_page(request, article, form=form, reply_to=reply_to, preview=preview)
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -183,4 +181,3 @@ def comment_delete(request, pk):
         ownership.forget(request, comment.pk)
         return see_other(comment.article.get_absolute_url())
     return render(request, "comments/delete.html", {"comment": comment})
-

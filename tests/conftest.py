@@ -22,8 +22,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def article(db):
     return Article.objects.create(
-        title="Clash looming?", slug="clash-looming", byline="Juan Cole",
-        source="Informed Comment", body="The army is **advancing**.",
+        title="Clash looming?",
+        slug="clash-looming",
+        byline="Juan Cole",
+        source="Informed Comment",
+        body="The army is **advancing**.",
     )
 
 
@@ -38,8 +41,11 @@ def post(article):
 
     def _post(body="A comment.", *, parent=None, name="Reader", on=None, **kwargs):
         return comment_create(
-            article=on or article, body=body, author_name=name,
-            parent_id=parent.pk if parent else None, **kwargs,
+            article=on or article,
+            body=body,
+            author_name=name,
+            parent_id=parent.pk if parent else None,
+            **kwargs,
         )
 
     return _post

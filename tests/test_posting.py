@@ -87,7 +87,7 @@ def test_preview_shows_rendered_text_and_stores_nothing(client, article):
 def test_no_js_reply_form_opens_under_the_comment(client, article, post):
     parent = post("first")
     html = client.get(f"{article.get_absolute_url()}?reply={parent.pk}").content.decode()
-    slot = html[html.index(f'id="reply-{parent.pk}"'):]
+    slot = html[html.index(f'id="reply-{parent.pk}"') :]
     slot = slot[: slot.index(f'id="replies-{parent.pk}"')]
     assert f'name="parent" value="{parent.pk}"' in slot
     assert "Post reply" in slot
@@ -95,22 +95,31 @@ def test_no_js_reply_form_opens_under_the_comment(client, article, post):
 
 # Bad input: a clear message, nothing stored, never a 500.
 
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"body": "", "author_name": "Ann"}, "Write something before posting."),
         ({"body": " \n\t ", "author_name": "Ann"}, "Write something before posting."),
         ({"body": "x" * 10_001, "author_name": "Ann"}, "at most 10000 characters"),
-        ({"body": "hi", "author_name": "Ann", "author_email": "not-an-email"},
-         "Enter a valid email address."),
+        (
+            {"body": "hi", "author_name": "Ann", "author_email": "not-an-email"},
+            "Enter a valid email address.",
+        ),
         ({"body": "hi", "author_name": "N" * 101}, "at most 100 characters"),
         ({"body": "hi", "author_name": ""}, "Give a name to post without an account."),
-        ({"body": "hi", "author_name": "Ann", "parent": "abc"},
-         "That is not a comment you can reply to."),
-        ({"body": "hi", "author_name": "Ann", "parent": "99999"},
-         "The comment you replied to does not exist."),
-        ({"body": "hi", "author_name": "Ann", "parent": "99999999999999999999999"},
-         "That is not a comment you can reply to."),
+        (
+            {"body": "hi", "author_name": "Ann", "parent": "abc"},
+            "That is not a comment you can reply to.",
+        ),
+        (
+            {"body": "hi", "author_name": "Ann", "parent": "99999"},
+            "The comment you replied to does not exist.",
+        ),
+        (
+            {"body": "hi", "author_name": "Ann", "parent": "99999999999999999999999"},
+            "That is not a comment you can reply to.",
+        ),
         ({"body": "nul\x00byte", "author_name": "Ann"}, "Null characters are not allowed."),
     ],
 )
@@ -126,17 +135,22 @@ def test_bad_input_is_refused_with_a_message(client, article, data, message):
 
 def test_reply_to_a_comment_of_another_article_is_refused(client, article, other_article, post):
     foreign = post("elsewhere", on=other_article)
-    response = client.post(post_url(article), {"body": "hi", "author_name": "A", "parent": foreign.pk})
+    response = client.post(
+        post_url(article), {"body": "hi", "author_name": "A", "parent": foreign.pk}
+    )
     assert "That comment belongs to another article." in response.content.decode()
     assert Comment.objects.count() == 1
 
 
-@pytest.mark.parametrize("status", [Comment.Status.REMOVED, Comment.Status.PENDING,
-                                    Comment.Status.SPAM])
+@pytest.mark.parametrize(
+    "status", [Comment.Status.REMOVED, Comment.Status.PENDING, Comment.Status.SPAM]
+)
 def test_reply_to_hidden_comment_is_refused(client, article, post, status):
     parent = post("soon hidden")
     comment_set_status(comment=parent, status=status)
-    response = client.post(post_url(article), {"body": "hi", "author_name": "A", "parent": parent.pk})
+    response = client.post(
+        post_url(article), {"body": "hi", "author_name": "A", "parent": parent.pk}
+    )
     assert "That comment can no longer be replied to." in response.content.decode()
     assert Comment.objects.count() == 1
 
@@ -153,7 +167,8 @@ def test_post_to_closed_article_is_forbidden(client, article):
 
 def test_invalid_utf8_is_refused(client, article):
     response = client.post(
-        post_url(article), b"body=caf%E9&author_name=Ann",
+        post_url(article),
+        b"body=caf%E9&author_name=Ann",
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 400
@@ -174,10 +189,13 @@ def test_get_on_the_post_url_changes_nothing(client, article):
 
 
 def test_markdown_is_sanitized(client, article):
-    client.post(post_url(article), {
-        "body": "<script>alert(1)</script> [x](javascript:alert(1)) [ok](https://example.org)",
-        "author_name": "A",
-    })
+    client.post(
+        post_url(article),
+        {
+            "body": "<script>alert(1)</script> [x](javascript:alert(1)) [ok](https://example.org)",
+            "author_name": "A",
+        },
+    )
     html = Comment.objects.get().body_html
     assert "<script" not in html
     assert 'href="javascript' not in html
@@ -185,6 +203,7 @@ def test_markdown_is_sanitized(client, article):
 
 
 # Edit and delete by the author.
+
 
 def post_as(client, article, body, **extra):
     client.post(post_url(article), {"body": body, "author_name": "Ann", **extra})
@@ -230,9 +249,7 @@ def test_edit_and_delete_controls_show_only_to_the_author(client, article, post)
     assert f"/comments/{theirs.pk}/edit/" not in html
 
 
-def test_author_deletes_a_comment_with_replies_and_a_placeholder_keeps_them(
-    client, article, post
-):
+def test_author_deletes_a_comment_with_replies_and_a_placeholder_keeps_them(client, article, post):
     mine = post_as(client, article, "my point")
     reply = post("your point", parent=mine)
     response = client.post(f"/comments/{mine.pk}/delete/")

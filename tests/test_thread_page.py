@@ -32,7 +32,9 @@ def make_thread(article, size):
 
 def test_home_lists_articles_newest_first_with_response_counts(client, article, post):
     older = Article.objects.create(
-        title="Older", slug="older", body="x",
+        title="Older",
+        slug="older",
+        body="x",
         published_at=article.published_at.replace(year=article.published_at.year - 1),
     )
     first = post("one")
@@ -53,7 +55,11 @@ def test_thread_nests_replies_under_their_parents_in_posting_order(client, artic
     a1x = post("A1x", parent=a1)
     html = client.get(article.get_absolute_url()).content.decode()
     assert comment_elements(html) == [
-        (a.pk, 0, None), (a1.pk, 1, a.pk), (a1x.pk, 2, a1.pk), (a2.pk, 1, a.pk), (b.pk, 0, None),
+        (a.pk, 0, None),
+        (a1.pk, 1, a.pk),
+        (a1x.pk, 2, a1.pk),
+        (a2.pk, 1, a.pk),
+        (b.pk, 0, None),
     ]
     # Replies sit inside their parent's element: A's element closes after A2, before B.
     a_start = html.index(f'id="comment-{a.pk}"')
