@@ -10,8 +10,9 @@ class Command(BaseCommand):
     help = (
         "Import an article and its discussion from a plain-text file (UTF-8): the title, "
         'a "By Name | (Source) | date" byline, the body, an "N Responses" line, then '
-        'responses numbered "  1. Text" with replies as "    • Text", nested by indentation '
-        "(format: comments/importer.py). Responses are posted as \"Anonymous reader\". "
+        'indented responses numbered "1. Text", and replies "• Text" indented deeper than '
+        "what they answer, at any depth (format: comments/importer.py). Responses are "
+        'posted as "Anonymous reader". '
         "Safe to run again: if an article with the slug exists, nothing is imported; to "
         "import it again, delete that article first. A malformed file stores nothing."
     )
