@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from comments.markup import render_article, sanitize
+from comments.thread import bump_thread_version
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -48,6 +49,7 @@ class Article(models.Model):
         if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
         super().save(*args, **kwargs)
+        bump_thread_version(self.pk)  # the discussion shows whether comments are open
 
     def get_absolute_url(self):
         return reverse("article_detail", kwargs={"slug": self.slug})

@@ -1,10 +1,17 @@
+import hashlib
+
+from django.conf import settings
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import get_conditional_response
 
 from articles.models import Article
 from comments import ownership
 from comments.forms import CommentForm
 from comments.models import Comment
-from comments.thread import Viewer, build_thread, count_responses
+from comments.thread import ORDERS, ArticleThreads, Viewer, thread_version
+
+ORDER_COOKIE = "thread_order"
 
 
 def viewer_for(request) -> Viewer:
@@ -19,36 +26,101 @@ def article_list(request):
     return render(request, "articles/article_list.html", {"articles": articles})
 
 
-def render_article_page(request, article, *, form=None, reply_to=None, preview=None, status=200):
-    """The article, its discussion and the comment form: a constant number of queries.
+def _int_param(value):
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+def _order(request):
+    order = request.GET.get("order") or request.COOKIES.get(ORDER_COOKIE)
+    return order if order in ORDERS else "oldest"
+
+
+def _is_personal(article, viewer: Viewer) -> bool:
+    """True when the page shows this viewer something others don't see (their controls,
+    their pending comments): such a page is rendered for them and never cached."""
+    if viewer.owned_ids:
+        return True
+    return (
+        bool(viewer.user_id)
+        and Comment.objects.filter(article=article, user_id=viewer.user_id).exists()
+    )
+
+
+def render_article_page(request, article, *, form=None, reply_to=None, preview=None):
+    """The article, a page of its discussion and the comment form.
 
     ``form`` is a bound form to show again (with its errors or preview); it goes under the
-    comment it replies to when ``reply_to`` is set, else at the foot of the thread.
+    comment it replies to when ``reply_to`` is on the page, else at the foot of the thread.
+    The discussion fragment is cached per article version for viewers with nothing personal
+    on the page; its cost in queries does not depend on the size of the discussion.
     """
-    nodes = build_thread(Comment.objects.for_thread(article), viewer_for(request))
-    if reply_to is not None and not any(n.pk == reply_to and not n.placeholder for n in nodes):
+    viewer = viewer_for(request)
+    threads = ArticleThreads(
+        article, viewer, order=_order(request), after=_int_param(request.GET.get("after"))
+    )
+    if reply_to is not None and not any(
+        n.pk == reply_to and not n.placeholder for n in threads.nodes
+    ):
         reply_to = None  # nothing to reply to on the page: the form and its errors go last
     blank = CommentForm(user=request.user, article=article)
+    bound = form is not None
     context = {
         "article": article,
-        "nodes": nodes,
-        "response_count": count_responses(nodes),
-        "form": form if form is not None and reply_to is None else blank,
+        "threads": threads,
+        "form": form if bound and reply_to is None else blank,
         "reply_to": reply_to,
-        "reply_form": form if reply_to is not None and form is not None else None,
+        "reply_form": form if bound and reply_to is not None else None,
         "preview": preview,
+        "cache_seconds": settings.COMMENTS_CACHE_SECONDS,
+        "cache_version": (
+            None
+            if bound or reply_to is not None or _is_personal(article, viewer)
+            else thread_version(article.pk)
+        ),
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
             user=request.user, article=article, initial={"parent": reply_to}
         )
-    return render(request, "articles/article_detail.html", context, status=status)
+    if request.htmx and threads.after is not None:
+        return render(request, "comments/thread.html#page", context)
+    response = render(request, "articles/article_detail.html", context)
+    if "order" in request.GET:
+        response.set_cookie(
+            ORDER_COOKIE, threads.order, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response
+
+
+def _csrf_secret(request) -> str:
+    """The CSRF secret behind this reader's tokens: the page's forms embed a token for it."""
+    get_token(request)
+    return request.META.get("CSRF_COOKIE", "")
+
+
+def _etag(request, article, version) -> str:
+    """Changes when the discussion, the article, the viewer or the page asked for does."""
+    viewer = viewer_for(request)
+    parts = [
+        article.pk,
+        version,
+        viewer.user_id,
+        sorted(viewer.owned_ids),
+        _order(request),
+        request.GET.urlencode(),
+        _csrf_secret(request),
+        request.htmx.target if request.htmx else "",
+    ]
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
 
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published(), slug=slug)
-    reply_to = request.GET.get("reply", "")
-    reply_to = (
-        int(reply_to) if reply_to.isascii() and reply_to.isdigit() and len(reply_to) < 19 else None
-    )
-    return render_article_page(request, article, reply_to=reply_to)
+    etag = _etag(request, article, thread_version(article.pk))
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    response = render_article_page(request, article, reply_to=_int_param(request.GET.get("reply")))
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response

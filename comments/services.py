@@ -26,6 +26,7 @@ from django.utils import timezone
 from articles.models import Article
 from comments.markup import render_comment
 from comments.models import Comment
+from comments.thread import bump_thread_version
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ def _lock_thread_of(pk: int) -> Comment:
             return comment
 
 
+def _changed(article_id: int) -> None:
+    """Pages of this article's discussion are stale once this transaction commits."""
+    transaction.on_commit(lambda: bump_thread_version(article_id))
+
+
 def _check_parent(parent: Comment, article: Article) -> None:
     if parent.article_id != article.pk:
         raise ValidationError({"parent": "That comment belongs to another article."})
@@ -128,6 +134,7 @@ def comment_create(
         )
         comment.full_clean(exclude=TREE_FIELDS)
         comment.save()
+        _changed(article.pk)
         return comment
 
 
@@ -141,6 +148,7 @@ def comment_edit(*, comment: Comment, body: str) -> Comment:
         fresh.edited_at = timezone.now()
         fresh.full_clean(exclude=TREE_FIELDS)
         fresh.save(update_fields=["body", "body_html", "edited_at"])
+        _changed(fresh.article_id)
         return fresh
 
 
@@ -153,6 +161,7 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     """
     with transaction.atomic():
         fresh = _lock_thread_of(comment.pk)
+        _changed(fresh.article_id)
         if fresh.rght - fresh.lft > 1:
             fresh.deleted_at = timezone.now()
             fresh.save(update_fields=["deleted_at"])
@@ -170,6 +179,7 @@ def comment_set_status(*, comment: Comment, status: str) -> Comment:
         fresh = _lock_thread_of(comment.pk)
         fresh.status = status
         fresh.save(update_fields=["status"])
+        _changed(fresh.article_id)
         return fresh
 
 
@@ -191,6 +201,7 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
             fresh.edited_at = timezone.now()
         fresh.full_clean(exclude=TREE_FIELDS)
         fresh.save(update_fields=[*changes, "body_html", "edited_at"])
+        _changed(fresh.article_id)
         return fresh
 
 
@@ -203,5 +214,6 @@ def comment_delete(*, comment: Comment) -> int:
         except Comment.DoesNotExist:
             return 0  # already gone with an ancestor deleted in the same request
         count = fresh.get_descendant_count() + 1
+        _changed(fresh.article_id)
         fresh.delete()
         return count

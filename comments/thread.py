@@ -1,18 +1,28 @@
-"""Turn an article's comment rows into what the page shows, in one linear pass.
+"""Turn comment rows into what a page shows, in one linear pass, a page at a time.
 
-The rows arrive in pre-order (``tree_id, lft``), so the page is that same sequence: each
-comment opens an element and closes as many as the next row's depth says. No recursion, no
-per-node query, and the cost is O(n) whatever the depth.
+Rows arrive in pre-order (``tree_id, lft``), so the page is that same sequence: each comment
+opens an element and closes as many as the next row's depth says. No recursion, no per-node
+query; the cost is O(rows shown) whatever the depth or the size of the article's discussion.
+
+An article page shows the first ``COMMENTS_PAGE_THREADS`` top-level threads, but never more
+than ``COMMENTS_PAGE_MAX`` comments, and replies down to ``COMMENTS_MAX_DEPTH`` levels; a
+"Continue this thread" link leads to the focused page of what is cut off.
 """
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, Q
 from django.utils import timezone
 
 from comments.models import Comment
+
+ORDERS = ("oldest", "newest")
 
 
 @dataclass(frozen=True)
@@ -52,10 +62,13 @@ def decorate(comment: Comment, viewer: Viewer, *, now=None) -> Comment:
     comment.can_delete = owner
     comment.can_edit = owner and now < edit_deadline(comment)
     comment.closers = range(1)
+    comment.continue_after = None
     return comment
 
 
-def build_thread(rows: Iterable[Comment], viewer: Viewer = ANONYMOUS) -> list[Comment]:
+def build_thread(
+    rows: Iterable[Comment], viewer: Viewer = ANONYMOUS, *, first_number: int = 1
+) -> list[Comment]:
     """Return the comments to draw, in page order.
 
     A comment the viewer may not see is dropped, unless a reply under it is shown: then it
@@ -72,17 +85,183 @@ def build_thread(rows: Iterable[Comment], viewer: Viewer = ANONYMOUS) -> list[Co
                 keep.add(comment.parent_id)
     now = timezone.now()
     nodes = [decorate(c, viewer, now=now) for c in rows if c.pk in keep]
-    number = 0
+    base = min((node.level for node in nodes), default=0)
+    number = first_number
     for index, comment in enumerate(nodes):
         if comment.level == 0:
-            number += 1
             comment.number = number
-        next_level = nodes[index + 1].level if index + 1 < len(nodes) else 0
+            number += 1
+        next_level = nodes[index + 1].level if index + 1 < len(nodes) else base
         comment.closers = range(
             comment.level - next_level + 1 if next_level <= comment.level else 0
         )
     return nodes
 
 
-def count_responses(nodes: list[Comment]) -> int:
-    return sum(1 for node in nodes if not node.placeholder)
+def _mark_cut(nodes: list[Comment], *, deepest: int, truncated_at: Comment | None) -> None:
+    """Give ``continue_after`` to comments whose replies this page does not show.
+
+    A comment at the depth limit with replies continues on its own focused page; when the
+    page ran out of room inside a thread, the thread's top comment continues after the last
+    comment shown.
+    """
+    for node in nodes:
+        if node.level == deepest and node.rght - node.lft > 1 and not node.placeholder:
+            node.continue_after = 0
+    if truncated_at is not None:
+        for node in nodes:
+            inside = node.tree_id == truncated_at.tree_id and node.lft <= truncated_at.lft
+            if inside and node.rght > truncated_at.rght:
+                node.continue_after = truncated_at.lft
+                break
+
+
+def thread_version(article_id: int) -> int:
+    """A number that changes whenever anything in the article's discussion changes."""
+    key = f"thread-version:{article_id}"
+    version = cache.get(key)
+    if version is None:
+        version = time.time_ns() // 1000
+        cache.add(key, version, timeout=None)
+        version = cache.get(key, version)
+    return version
+
+
+def bump_thread_version(article_id: int) -> None:
+    key = f"thread-version:{article_id}"
+    try:
+        cache.incr(key)
+    except ValueError:
+        thread_version(article_id)
+
+
+def _root_filter(viewer: Viewer) -> Q:
+    """Top-level comments that a page shows: visible ones, placeholders with replies, and
+    the viewer's own pending ones."""
+    condition = Q(status=Comment.Status.APPROVED, deleted_at__isnull=True) | Q(
+        rght__gt=F("lft") + 1
+    )
+    if viewer.owned_ids:
+        condition |= Q(pk__in=viewer.owned_ids)
+    if viewer.user_id:
+        condition |= Q(user_id=viewer.user_id)
+    return condition
+
+
+class ArticleThreads:
+    """One page of an article's discussion: which threads, their rows, where the next
+    page starts. Nothing is queried until the template asks (so a cached fragment costs
+    no query)."""
+
+    def __init__(self, article, viewer: Viewer, *, order="oldest", after=None):
+        self.article = article
+        self.viewer = viewer
+        self.order = order if order in ORDERS else "oldest"
+        self.after = after
+
+    @cached_property
+    def _roots(self):
+        roots = Comment.objects.filter(article=self.article, level=0).filter(
+            _root_filter(self.viewer)
+        )
+        if self.after is not None and self.order == "oldest":
+            roots = roots.filter(tree_id__gt=self.after)
+        elif self.after is not None:
+            roots = roots.filter(tree_id__lt=self.after)
+        ordering = "tree_id" if self.order == "oldest" else "-tree_id"
+        limit = settings.COMMENTS_PAGE_THREADS
+        return list(roots.order_by(ordering).values("tree_id", "lft", "rght")[: limit + 1])
+
+    @cached_property
+    def _page(self):
+        """(chosen tree_ids, next cursor): threads until the page's comment budget is spent."""
+        budget = settings.COMMENTS_PAGE_MAX
+        limit = settings.COMMENTS_PAGE_THREADS
+        chosen, total = [], 0
+        for index, root in enumerate(self._roots):
+            size = (root["rght"] - root["lft"] + 1) // 2
+            if index == limit or (chosen and total + size > budget):
+                return chosen, chosen[-1]
+            chosen.append(root["tree_id"])
+            total += size
+        return chosen, None
+
+    @cached_property
+    def nodes(self) -> list[Comment]:
+        tree_ids, _ = self._page
+        if not tree_ids:
+            return []
+        budget = settings.COMMENTS_PAGE_MAX
+        deepest = settings.COMMENTS_MAX_DEPTH
+        rows = list(
+            Comment.objects.filter(article=self.article, tree_id__in=tree_ids, level__lte=deepest)
+            .select_related("user")
+            .order_by("tree_id", "lft")[: budget + 1]
+        )
+        truncated_at = rows[budget - 1] if len(rows) > budget else None
+        rows = rows[:budget]
+        if self.order == "newest":
+            position = {tree_id: i for i, tree_id in enumerate(tree_ids)}
+            rows.sort(key=lambda row: (position[row.tree_id], row.lft))
+        nodes = build_thread(rows, self.viewer, first_number=1)
+        self._number(nodes, tree_ids)
+        _mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
+        return nodes
+
+    def _number(self, nodes, tree_ids):
+        """Number top-level comments by their place in the whole discussion, oldest = 1."""
+        if self.order == "oldest" and self.after is None:
+            return
+        first = min(tree_ids)
+        before = (
+            Comment.objects.filter(article=self.article, level=0, tree_id__lt=first)
+            .filter(_root_filter(self.viewer))
+            .count()
+        )
+        tops = sorted((n for n in nodes if n.level == 0), key=lambda n: n.tree_id)
+        for offset, node in enumerate(tops, start=before + 1):
+            node.number = offset
+
+    @cached_property
+    def next_after(self):
+        return self._page[1]
+
+    @cached_property
+    def response_count(self) -> int:
+        return Comment.objects.filter(article=self.article).visible().count()
+
+
+class Subtree:
+    """The focused page of one comment: it and its replies, ``COMMENTS_MAX_DEPTH`` levels
+    down and at most ``COMMENTS_PAGE_MAX`` rows, optionally continuing after the row with
+    ``lft == after`` (then the comments above that row come first, for context)."""
+
+    def __init__(self, root: Comment, viewer: Viewer, *, after=None):
+        self.root = root
+        self.article = root.article
+        self.viewer = viewer
+        self.after = after
+
+    @cached_property
+    def nodes(self) -> list[Comment]:
+        root, budget = self.root, settings.COMMENTS_PAGE_MAX
+        deepest = root.level + settings.COMMENTS_MAX_DEPTH
+        rows = Comment.objects.filter(
+            tree_id=root.tree_id, lft__gte=root.lft, lft__lt=root.rght, level__lte=deepest
+        ).select_related("user")
+        if self.after is not None:
+            rows = rows.filter(lft__gt=self.after)
+        rows = list(rows.order_by("lft")[: budget + 1])
+        truncated_at = rows[budget - 1] if len(rows) > budget else None
+        rows = rows[:budget]
+        if self.after is not None and rows:
+            context = Comment.objects.filter(
+                tree_id=root.tree_id, lft__gte=root.lft, lft__lt=rows[0].lft, rght__gt=rows[0].rght
+            ).select_related("user")
+            rows = [*context.order_by("lft"), *rows]
+        nodes = build_thread(rows, self.viewer, first_number=1)
+        for node in nodes:
+            if node.level == 0:
+                node.number = None
+        _mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
+        return nodes

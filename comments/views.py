@@ -3,7 +3,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
@@ -14,7 +14,7 @@ from comments import ownership, services
 from comments.forms import CommentForm, EditForm
 from comments.markup import render_comment, sanitize
 from comments.models import Comment
-from comments.thread import decorate
+from comments.thread import Subtree, decorate
 
 CLOSED_MESSAGE = "Comments are closed on this article."
 
@@ -134,6 +134,26 @@ def reply_form(request, pk):
         request,
         "comments/form.html",
         {"form": form, "article": comment.article, "reply_to": comment.pk},
+    )
+
+
+def comment_thread(request, pk):
+    """The focused page of one comment and its replies (where "Continue this thread" goes)."""
+    comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    viewer = viewer_for(request)
+    decorate(comment, viewer)
+    if comment.placeholder and comment.rght - comment.lft == 1:
+        raise Http404("No comment here.")
+    after = request.GET.get("after", "")
+    subtree = Subtree(
+        comment,
+        viewer,
+        after=int(after) if after.isascii() and after.isdigit() and len(after) < 10 else None,
+    )
+    return render(
+        request,
+        "comments/focused.html",
+        {"article": comment.article, "focus": comment, "nodes": subtree.nodes},
     )
 
 
