@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -23,6 +26,12 @@ class ArticleQuerySet(models.QuerySet):
 
 
 class Article(models.Model):
+    class Moderation(models.TextChoices):
+        SITE = "", _("as the site is set (COMMENTS_MODERATION)")
+        NONE = "none", _("publish at once")
+        ALL = "all", _("hold every comment for approval")
+        ANONYMOUS = "anonymous", _("hold comments from readers without an account")
+
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     byline = models.CharField(_("byline"), max_length=200, blank=True)
@@ -33,6 +42,9 @@ class Article(models.Model):
     body_html = models.TextField(_("body as HTML"), editable=False, default="")
     published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
     comments_open = models.BooleanField(_("comments open"), default=True)
+    moderation = models.CharField(
+        _("moderation"), max_length=10, choices=Moderation, default=Moderation.SITE, blank=True
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -53,6 +65,21 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("article_detail", kwargs={"slug": self.slug})
+
+    @property
+    def accepts_comments(self) -> bool:
+        """Open, and not past COMMENTS_CLOSE_AFTER_DAYS since publication (when that is set)."""
+        if not self.comments_open:
+            return False
+        days = settings.COMMENTS_CLOSE_AFTER_DAYS
+        return not days or timezone.now() < self.published_at + timedelta(days=days)
+
+    def holds(self, user) -> bool:
+        """Whether a new comment by ``user`` waits for an editor's approval."""
+        policy = self.moderation or settings.COMMENTS_MODERATION
+        if policy == self.Moderation.ALL:
+            return True
+        return policy == self.Moderation.ANONYMOUS and not (user and user.is_authenticated)
 
     @property
     def rendered_body(self):

@@ -26,7 +26,8 @@ def article_list(request):
     return render(request, "articles/article_list.html", {"articles": articles})
 
 
-def _int_param(value):
+def int_param(value):
+    """A positive integer from a query or form value, else None (never an error)."""
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
@@ -46,7 +47,7 @@ def _is_personal(article, viewer: Viewer) -> bool:
     )
 
 
-def render_article_page(request, article, *, form=None, reply_to=None, preview=None):
+def render_article_page(request, article, *, form=None, reply_to=None, preview=None, status=200):
     """The article, a page of its discussion and the comment form.
 
     ``form`` is a bound form to show again (with its errors or preview); it goes under the
@@ -56,7 +57,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     """
     viewer = viewer_for(request)
     threads = ArticleThreads(
-        article, viewer, order=_order(request), after=_int_param(request.GET.get("after"))
+        article, viewer, order=_order(request), after=int_param(request.GET.get("after"))
     )
     if reply_to is not None and not any(
         n.pk == reply_to and not n.placeholder for n in threads.nodes
@@ -84,7 +85,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
         )
     if request.htmx and threads.after is not None:
         return render(request, "comments/thread.html#page", context)
-    response = render(request, "articles/article_detail.html", context)
+    response = render(request, "articles/article_detail.html", context, status=status)
     if "order" in request.GET:
         response.set_cookie(
             ORDER_COOKIE, threads.order, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
@@ -120,7 +121,7 @@ def article_detail(request, slug):
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return not_modified
-    response = render_article_page(request, article, reply_to=_int_param(request.GET.get("reply")))
+    response = render_article_page(request, article, reply_to=int_param(request.GET.get("reply")))
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response

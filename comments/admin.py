@@ -1,23 +1,200 @@
-from django.contrib import admin
+"""Moderation in the Django admin.
+
+Comments are listed in thread order, indented by depth under their article. Every change
+to a comment goes through comments.services, and every moderation action is written to
+the admin's LogEntry, so it shows on the comment's history page.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
 
 from comments import services
-from comments.models import Comment
+from comments.models import Ban, Comment, Flag, QueuedComment
+
+BOTH = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+ONE_CLICK = {
+    "approve": (Comment.Status.APPROVED, "Approved"),
+    "remove": (Comment.Status.REMOVED, "Removed"),
+    "spam": (Comment.Status.SPAM, "Marked as spam"),
+}
+
+
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "reports"
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("open", "reported, not yet reviewed"), ("any", "reported at any time")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(flags__reviewed=False).distinct()
+        if self.value() == "any":
+            return queryset.filter(flags__isnull=False).distinct()
+        return queryset
+
+
+class ModerationMixin:
+    """The moderation actions, shared by the comment list and the moderation queue."""
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("comments.can_moderate")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("article", "user")
+            .annotate(open_flags=Count("flags", filter=Q(flags__reviewed=False)))
+        )
+
+    def _moderate(self, request, queryset, status, *, with_replies=False, verb):
+        changed = services.comments_moderate(
+            pks=list(queryset.values_list("pk", flat=True)),
+            status=status,
+            with_replies=with_replies,
+        )
+        for comment in changed:
+            self.log_change(request, comment, f"{verb} (status: {comment.status}).")
+        self.message_user(
+            request,
+            f"{verb}: {len(changed)} comment{'s' if len(changed) != 1 else ''}.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Approve",
+        description_plural="Approve selected comments",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def approve(self, request, queryset):
+        self._moderate(request, queryset, Comment.Status.APPROVED, verb="Approved")
+
+    @admin.action(
+        description="Mark as spam",
+        description_plural="Mark selected as spam",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def mark_spam(self, request, queryset):
+        self._moderate(request, queryset, Comment.Status.SPAM, verb="Marked as spam")
+
+    @admin.action(
+        description="Remove (replies stay, under “[removed]”)",
+        description_plural="Remove selected (replies stay, under “[removed]”)",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def remove(self, request, queryset):
+        self._moderate(request, queryset, Comment.Status.REMOVED, verb="Removed")
+
+    @admin.action(
+        description="Remove with all replies",
+        description_plural="Remove selected with all their replies",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def remove_with_replies(self, request, queryset):
+        self._moderate(
+            request,
+            queryset,
+            Comment.Status.REMOVED,
+            with_replies=True,
+            verb="Removed with replies",
+        )
+
+    @admin.action(
+        description="Restore",
+        description_plural="Restore selected comments",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def restore(self, request, queryset):
+        self._moderate(request, queryset, Comment.Status.APPROVED, verb="Restored")
+
+    @admin.action(
+        description="Ban the author (account, email and IP)",
+        description_plural="Ban the authors of selected comments",
+        permissions=["moderate"],
+        location=BOTH,
+    )
+    def ban_authors(self, request, queryset):
+        bans = 0
+        for comment in queryset:
+            if Ban.objects.matching(
+                user=comment.user, email=comment.author_email, ip_address=comment.ip_address
+            ).exists():
+                continue
+            Ban.objects.create(
+                user=comment.user,
+                email=comment.author_email,
+                ip_address=comment.ip_address,
+                reason=f"Banned for comment #{comment.pk}.",
+                created_by=request.user,
+            )
+            self.log_change(request, comment, "Banned the author.")
+            bans += 1
+        self.message_user(
+            request,
+            f"{bans} ban{'s' if bans != 1 else ''} made. Remove their comments from the Bans page.",
+            messages.SUCCESS,
+        )
+
+    actions = ["approve", "mark_spam", "remove", "remove_with_replies", "restore", "ban_authors"]
+
+    @admin.display(description="comment", ordering="lft")
+    def thread_excerpt(self, obj):
+        indent = "\u2003" * obj.level + ("\u21b3 " if obj.level else "")
+        return format_html("{}{}", indent, Truncator(obj.body).chars(90))
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        label = "deleted by author" if obj.deleted_at else obj.get_status_display()
+        return format_html('<span class="tl-badge tl-{}">{}</span>', obj.status, label)
+
+    @admin.display(description="reports", ordering="open_flags")
+    def flag_count(self, obj):
+        return obj.open_flags or ""
+
+    @admin.display(description="author")
+    def author(self, obj):
+        if obj.user_id:
+            url = reverse("admin:auth_user_change", args=[obj.user_id])
+            return format_html('<a href="{}">{}</a>', url, obj.user.get_username())
+        return format_html("{}<br><small>{}</small>", obj.author_name, obj.author_email or "—")
+
+    @admin.display(description="IP", ordering="ip_address")
+    def ip(self, obj):
+        return obj.ip_address or "—"
+
+    @admin.display(description="on the site")
+    def on_site(self, obj):
+        return format_html('<a href="{}">view</a>', obj.get_absolute_url())
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
-    """Comments listed in thread order, each indented by its depth under its article.
-
-    Every write goes through comments.services: the admin never saves a tree row itself.
-    """
-
-    list_display = ["thread_excerpt", "article", "author", "status", "created_at"]
+class CommentAdmin(ModerationMixin, admin.ModelAdmin):
+    list_display = [
+        "thread_excerpt",
+        "status_badge",
+        "flag_count",
+        "author",
+        "ip",
+        "article",
+        "created_at",
+        "on_site",
+    ]
     list_display_links = ["thread_excerpt"]
-    list_filter = ["status", "article", "created_at"]
+    list_filter = ["status", FlaggedFilter, "article", "created_at"]
     search_fields = ["body", "author_name", "author_email", "user__username", "ip_address"]
-    list_select_related = ["article", "user"]
     list_per_page = 100
     ordering = ["-article__published_at", "article", "tree_id", "lft"]
     fields = [
@@ -42,18 +219,9 @@ class CommentAdmin(admin.ModelAdmin):
         "edited_at",
         "deleted_at",
     ]
-    actions = None
 
-    @admin.display(description="comment", ordering="lft")
-    def thread_excerpt(self, obj):
-        indent = "\u2003" * obj.level + ("\u21b3 " if obj.level else "")
-        return format_html("{}{}", indent, Truncator(obj.body).chars(90))
-
-    @admin.display(description="author", ordering="author_name")
-    def author(self, obj):
-        if obj.user_id:
-            return obj.user.get_username()
-        return format_html("{} ({})", obj.author_name, obj.author_email or "no email")
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def has_add_permission(self, request):
         return False  # comments come from readers, through the site's form
@@ -69,3 +237,137 @@ class CommentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for comment in queryset.order_by("tree_id", "lft"):
             services.comment_delete(comment=comment)
+
+
+@admin.register(QueuedComment)
+class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
+    """Held and reported comments, oldest first; one click approves, removes or marks spam."""
+
+    list_display = [
+        "created_at",
+        "thread_excerpt",
+        "status_badge",
+        "flag_count",
+        "author",
+        "ip",
+        "article",
+        "on_site",
+        "decide",
+    ]
+    list_display_links = None
+    list_filter = ["status", "article"]
+    search_fields = ["body", "author_name", "author_email", "ip_address"]
+    ordering = ["created_at"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_queryset(self, request):
+        queued = Comment.objects.in_moderation().values("pk")
+        return super().get_queryset(request).filter(pk__in=queued)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_moderate_permission(request)
+
+    @admin.display(description="decide")
+    def decide(self, obj):
+        buttons = [
+            format_html(
+                '<button type="submit" class="button tl-decide" formmethod="post" '
+                'formaction="{}">{}</button>',
+                reverse("admin:comments_queue_decide", args=[obj.pk, name]),
+                name.capitalize(),
+            )
+            for name in ONE_CLICK
+        ]
+        return format_html(" ".join(["{}"] * len(buttons)), *buttons)
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(require_POST(self.decide_view))
+        return [
+            path("<int:pk>/<str:decision>/", decide, name="comments_queue_decide"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, pk, decision):
+        if decision not in ONE_CLICK or not self.has_moderate_permission(request):
+            raise PermissionDenied
+        comment = get_object_or_404(Comment, pk=pk)
+        status, verb = ONE_CLICK[decision]
+        self._moderate(request, Comment.objects.filter(pk=comment.pk), status, verb=verb)
+        return redirect("admin:comments_queuedcomment_changelist")
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "comment_link",
+        "reason",
+        "text",
+        "reporter",
+        "ip_address",
+        "reviewed",
+    ]
+    list_filter = ["reviewed", "reason", "created_at"]
+    search_fields = ["text", "reporter", "ip_address"]
+    readonly_fields = ["comment", "reporter", "user", "reason", "text", "ip_address", "created_at"]
+    list_select_related = ["comment"]
+
+    @admin.display(description="comment")
+    def comment_link(self, obj):
+        url = reverse("admin:comments_comment_change", args=[obj.comment_id])
+        return format_html(
+            '<a href="{}">#{}: {}</a>', url, obj.comment_id, Truncator(obj.comment.body).chars(60)
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "user",
+        "email",
+        "ip_address",
+        "until",
+        "reason",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["until", "created_at"]
+    search_fields = ["email", "ip_address", "user__username", "reason"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_by", "created_at"]
+    actions = ["remove_their_comments"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("comments.can_moderate")
+
+    @admin.action(
+        description="Remove all comments of the selected banned posters", permissions=["moderate"]
+    )
+    def remove_their_comments(self, request, queryset):
+        pks = set()
+        for ban in queryset:
+            pks.update(ban.comments().values_list("pk", flat=True))
+        changed = services.comments_moderate(pks=pks, status=Comment.Status.REMOVED)
+        for comment in changed:
+            self.log_change(request, comment, "Removed: the author is banned.")
+        self.message_user(request, f"Removed {len(changed)} comments.", messages.SUCCESS)

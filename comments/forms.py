@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
 
-from comments.models import Comment
+from comments import defences
+from comments.models import Comment, Flag
 
 
 class CommentForm(forms.Form):
@@ -23,6 +24,9 @@ class CommentForm(forms.Form):
     author_email = forms.EmailField(
         label="Email (optional, never shown)", required=False, max_length=254
     )
+    # Spam defences: a field people never see nor fill, and when the form was shown.
+    website = forms.CharField(label="Leave this empty", required=False)
+    shown_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, user, article, **kwargs):
         super().__init__(data, **kwargs)
@@ -31,6 +35,10 @@ class CommentForm(forms.Form):
             del self.fields["author_name"]
             del self.fields["author_email"]
         self.fields["body"].widget.attrs["maxlength"] = settings.COMMENTS_MAX_LENGTH
+        self.fields["website"].widget.attrs.update(autocomplete="off", tabindex="-1")
+        self.initial.setdefault("shown_at", defences.form_token())
+        if not settings.COMMENTS_HONEYPOT:
+            del self.fields["website"]
 
     def clean_parent(self):
         raw = self.cleaned_data["parent"].strip()
@@ -54,3 +62,23 @@ class CommentForm(forms.Form):
 
 class EditForm(forms.Form):
     body = CommentForm.base_fields["body"]
+
+
+class FlagForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="What is wrong with this comment?",
+        choices=Flag.Reason.choices,
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label="Details (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == Flag.Reason.OTHER and not data.get("text", "").strip():
+            self.add_error("text", "Say briefly what is wrong.")
+        return data

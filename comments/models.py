@@ -14,7 +14,11 @@ class CommentQuerySet(models.QuerySet):
         return self.filter(status=Comment.Status.APPROVED, deleted_at__isnull=True)
 
     def in_moderation(self):
-        return self.filter(status=Comment.Status.PENDING)
+        """What editors must look at: held comments and reported ones not yet reviewed."""
+        return self.filter(
+            Q(status=Comment.Status.PENDING)
+            | Q(flags__reviewed=False, status=Comment.Status.APPROVED)
+        ).distinct()
 
     def for_thread(self, article):
         """Every row of an article's discussion in page order: one query, pre-order."""
@@ -78,6 +82,7 @@ class Comment(MPTTModel):
         ordering = ["tree_id", "lft"]
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
+        permissions = [("can_moderate", _("Can moderate comments"))]
         indexes = [
             models.Index(fields=["article", "tree_id", "lft"], name="comment_thread_page_idx"),
             models.Index(fields=["status", "created_at"], name="comment_status_created_idx"),
@@ -117,3 +122,132 @@ class Comment(MPTTModel):
     @property
     def rendered_body(self):
         return sanitize(self.body_html)
+
+
+class QueuedComment(Comment):
+    """The moderation queue in the admin: the same comments, seen as work to do."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("comment awaiting review")
+        verbose_name_plural = _("moderation queue")
+
+    def __str__(self):
+        return super().__str__()
+
+
+class Flag(models.Model):
+    """A reader's report that a comment breaks the rules: one per reader per comment."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", _("spam")
+        ABUSE = "abuse", _("abusive or hateful")
+        OFF_TOPIC = "off_topic", _("off-topic")
+        OTHER = "other", _("something else")
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="flags", verbose_name=_("comment")
+    )
+    reporter = models.CharField(
+        _("reporter"),
+        max_length=100,
+        help_text=_('"user:<id>" for an account, "session:<key>" for a reader without one.'),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason)
+    text = models.CharField(_("details"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True)
+    reviewed = models.BooleanField(_("reviewed"), default=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"], name="one_flag_per_reader"),
+        ]
+        indexes = [models.Index(fields=["reviewed", "comment"], name="flag_open_idx")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} on comment #{self.comment_id}"
+
+
+class BanQuerySet(models.QuerySet):
+    def active(self):
+        from django.utils import timezone
+
+        return self.filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+
+    def matching(self, *, user=None, email="", ip_address=None):
+        """Active bans that apply to a poster with this account, email or address."""
+        condition = Q(pk__in=[])
+        if user is not None and user.is_authenticated:
+            condition |= Q(user=user)
+            if user.email:
+                condition |= Q(email__iexact=user.email)
+        if email:
+            condition |= Q(email__iexact=email)
+        if ip_address:
+            condition |= Q(ip_address=ip_address)
+        return self.active().filter(condition)
+
+
+class Ban(models.Model):
+    """Keeps an account, an email address or an IP address from posting, maybe until a date."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comment_bans",
+        verbose_name=_("user"),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    until = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Empty: for good."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("banned by"),
+    )
+
+    objects = BanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ban")
+        verbose_name_plural = _("bans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(email="") | Q(ip_address__isnull=False),
+                name="ban_names_someone",
+            ),
+        ]
+
+    def __str__(self):
+        who = self.user or self.email or self.ip_address
+        return f"Ban of {who}"
+
+    def comments(self):
+        """Every comment this ban's account, email or address has posted."""
+        condition = Q(pk__in=[])
+        if self.user_id:
+            condition |= Q(user_id=self.user_id)
+        if self.email:
+            condition |= Q(author_email__iexact=self.email)
+        if self.ip_address:
+            condition |= Q(ip_address=self.ip_address)
+        return Comment.objects.filter(condition)

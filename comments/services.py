@@ -19,13 +19,15 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from articles.models import Article
 from comments.markup import render_comment
-from comments.models import Comment
+from comments.models import Comment, Flag
 from comments.thread import bump_thread_version
 
 logger = logging.getLogger(__name__)
@@ -170,17 +172,83 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
         return None
 
 
+def _lock_threads_of(pks) -> list[Comment]:
+    """Lock the threads holding these comments, in ascending ``tree_id`` order (so two bulk
+    writers cannot deadlock), and return the rows re-read under the locks."""
+    pks = set(pks)
+    while True:
+        tree_ids = sorted(set(Comment.objects.filter(pk__in=pks).values_list("tree_id", flat=True)))
+        for tree_id in tree_ids:
+            _advisory_lock(THREAD_LOCK, tree_id)
+        rows = list(Comment.objects.filter(pk__in=pks).order_by("tree_id", "lft"))
+        if {row.tree_id for row in rows} <= set(tree_ids):
+            return rows
+
+
 @_retry_on_conflict
-def comment_set_status(*, comment: Comment, status: str) -> Comment:
-    """Approve, hold, mark as spam or remove one comment; its replies keep their place."""
+def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[Comment]:
+    """Give these comments (and, ``with_replies``, every reply under them) a new status.
+
+    Approve, hold, mark as spam, remove, restore: replies keep their place (a removed
+    comment with visible replies shows as "[removed]"). Reports on the comments count as
+    reviewed. One transaction; returns the comments as they now are.
+    """
     if status not in Comment.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     with transaction.atomic():
+        rows = _lock_threads_of(pks)
+        targets = Comment.objects.filter(pk__in=[row.pk for row in rows])
+        if with_replies:
+            subtree = Q(pk__in=[])
+            for row in rows:
+                subtree |= Q(tree_id=row.tree_id, lft__gte=row.lft, lft__lt=row.rght)
+            targets = Comment.objects.filter(subtree)
+        target_pks = list(targets.values_list("pk", flat=True))
+        Comment.objects.filter(pk__in=target_pks).update(status=status)
+        Flag.objects.filter(comment_id__in=target_pks).update(reviewed=True)
+        for article_id in {row.article_id for row in rows}:
+            _changed(article_id)
+        return list(Comment.objects.filter(pk__in=target_pks).order_by("tree_id", "lft"))
+
+
+def comment_set_status(*, comment: Comment, status: str) -> Comment:
+    """Approve, hold, mark as spam or remove one comment; its replies keep their place."""
+    return next(
+        row for row in comments_moderate(pks=[comment.pk], status=status) if row.pk == comment.pk
+    )
+
+
+@_retry_on_conflict
+def comment_flag(
+    *, comment: Comment, reporter: str, reason: str, text: str = "", user=None, ip_address=None
+) -> tuple[Flag, bool]:
+    """Record a reader's report; returns the report and whether it is the comment's first.
+
+    At ``COMMENTS_FLAG_THRESHOLD`` distinct reports an approved comment is held (status
+    pending) until an editor reviews it. A second report by the same reader is refused.
+    """
+    with transaction.atomic():
         fresh = _lock_thread_of(comment.pk)
-        fresh.status = status
-        fresh.save(update_fields=["status"])
-        _changed(fresh.article_id)
-        return fresh
+        if not fresh.is_visible:
+            raise ValidationError("This comment is no longer shown.")
+        if Flag.objects.filter(comment=fresh, reporter=reporter).exists():
+            raise ValidationError("You have already reported this comment. Thank you.")
+        flag = Flag(
+            comment=fresh,
+            reporter=reporter,
+            reason=reason,
+            text=text,
+            user=user if user is not None and user.is_authenticated else None,
+            ip_address=ip_address,
+        )
+        flag.full_clean()
+        flag.save()
+        count = Flag.objects.filter(comment=fresh, reviewed=False).count()
+        if count >= settings.COMMENTS_FLAG_THRESHOLD:
+            fresh.status = Comment.Status.PENDING
+            fresh.save(update_fields=["status"])
+            _changed(fresh.article_id)
+        return flag, Flag.objects.filter(comment=fresh).count() == 1
 
 
 @_retry_on_conflict
@@ -194,9 +262,10 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         fresh = _lock_thread_of(comment.pk)
+        body_changed = "body" in changes and changes["body"] != fresh.body
         for field, value in changes.items():
             setattr(fresh, field, value)
-        if "body" in changes and changes["body"] != comment.body:
+        if body_changed:
             fresh.body_html = render_comment(fresh.body)
             fresh.edited_at = timezone.now()
         fresh.full_clean(exclude=TREE_FIELDS)

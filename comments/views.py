@@ -1,7 +1,9 @@
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,9 +11,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from articles.models import Article
-from articles.views import render_article_page, viewer_for
-from comments import ownership, services
-from comments.forms import CommentForm, EditForm
+from articles.views import int_param, render_article_page, viewer_for
+from comments import defences, notify, ownership, services
+from comments.forms import CommentForm, EditForm, FlagForm
 from comments.markup import render_comment, sanitize
 from comments.models import Comment
 from comments.thread import Subtree, decorate
@@ -59,11 +61,12 @@ def _comment_fragment(request, comment, *, status=200):
     return render(request, "comments/posted.html", context, status=status)
 
 
-def _form_fragment(request, form, *, article, reply_to=None, preview=None):
+def _form_fragment(request, form, *, article, reply_to=None, preview=None, status=200):
     response = render(
         request,
         "comments/form.html",
         {"form": form, "article": article, "reply_to": reply_to, "preview": preview},
+        status=status,
     )
     target = f"#reply-{reply_to}" if reply_to else "#comment-form"
     return reswap(retarget(response, target), "innerHTML")
@@ -73,7 +76,7 @@ def _form_fragment(request, form, *, article, reply_to=None, preview=None):
 def comment_post(request, slug):
     """Post a comment or a reply; a 303 to it on success, the form with errors otherwise."""
     article = get_object_or_404(Article.objects.published(), slug=slug)
-    if not article.comments_open:
+    if not article.accepts_comments:
         return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
     if not request.user.is_authenticated and not settings.COMMENTS_ALLOW_ANONYMOUS:
         return HttpResponseForbidden("Log in to comment.", content_type="text/plain")
@@ -84,34 +87,73 @@ def comment_post(request, slug):
         )
     form = CommentForm(request.POST, user=request.user, article=article)
     raw_parent = request.POST.get("parent", "").strip()
-    reply_to = int(raw_parent) if raw_parent.isascii() and raw_parent.isdigit() else None
-    if reply_to is not None and len(raw_parent) > 18:
-        reply_to = None
-    preview = None
+    reply_to = int_param(raw_parent)
+    preview, status = None, 200
     if form.is_valid():
         if "preview" in request.POST:
             preview = sanitize(render_comment(form.cleaned_data["body"]))
         else:
-            try:
-                comment = services.comment_create(
-                    article=article,
-                    body=form.cleaned_data["body"],
-                    parent_id=form.cleaned_data["parent"],
-                    user=request.user,
-                    author_name=form.cleaned_data.get("author_name", ""),
-                    author_email=form.cleaned_data.get("author_email", ""),
-                    ip_address=_client_ip(request),
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
+            refusal, status = _refusal(request, form)
+            if refusal:
+                form.add_error(None, refusal)
             else:
-                ownership.remember(request, comment)
-                if request.htmx:
-                    return _comment_fragment(request, comment, status=201)
-                return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
+                comment = _create(request, article, form)
+                if comment is not None:
+                    ownership.remember(request, comment)
+                    if request.htmx:
+                        return _comment_fragment(request, comment, status=201)
+                    return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
     if request.htmx:
-        return _form_fragment(request, form, article=article, reply_to=reply_to, preview=preview)
-    return render_article_page(request, article, form=form, reply_to=reply_to, preview=preview)
+        return _form_fragment(
+            request, form, article=article, reply_to=reply_to, preview=preview, status=status
+        )
+    return render_article_page(
+        request, article, form=form, reply_to=reply_to, preview=preview, status=status
+    )
+
+
+def _refusal(request, form) -> tuple[str, int]:
+    """The spam and flood defences, in order: (message for the reader, HTTP status), or
+    ("", 200) when the post may go ahead."""
+    data, user, ip = form.cleaned_data, request.user, _client_ip(request)
+    if data.get("website"):
+        return "Your comment looks automated and was not posted. Leave the last field empty.", 400
+    if defences.too_fast(data.get("shown_at", "")):
+        return "That was quick! Take a moment to read your comment, then post it again.", 400
+    if defences.over_rate_limit(ip_address=ip, user=user):
+        return "You are posting too often. Wait a minute, then post again.", 429
+    ban = defences.ban_for(user=user, email=data.get("author_email", ""), ip_address=ip)
+    if ban is not None:
+        until = f" until {ban.until:%d %B %Y}" if ban.until else ""
+        return f"You cannot post here{until}. {ban.reason}".strip(), 403
+    if defences.too_many_links(data["body"]):
+        return f"Too many links: at most {settings.COMMENTS_MAX_LINKS} in one comment.", 400
+    if defences.is_duplicate(
+        body=data["body"], user=user, author_email=data.get("author_email", ""), ip_address=ip
+    ):
+        return "You already posted this comment.", 400
+    return "", 200
+
+
+def _create(request, article, form):
+    """Store the comment, held for moderation when the article's policy or a blocked word
+    says so; None (with the errors on the form) when the service refuses it."""
+    data = form.cleaned_data
+    held = article.holds(request.user) or defences.has_blocked_words(data["body"])
+    try:
+        return services.comment_create(
+            article=article,
+            body=data["body"],
+            parent_id=data["parent"],
+            user=request.user,
+            author_name=data.get("author_name", ""),
+            author_email=data.get("author_email", ""),
+            ip_address=_client_ip(request),
+            status=Comment.Status.PENDING if held else Comment.Status.APPROVED,
+        )
+    except ValidationError as error:
+        _add_errors(form, error)
+        return None
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -155,6 +197,37 @@ def comment_thread(request, pk):
         "comments/focused.html",
         {"article": comment.article, "focus": comment, "nodes": subtree.nodes},
     )
+
+
+def comment_report(request, pk):
+    """A reader reports a comment (once per reader); editors hear of the first report."""
+    comment = get_object_or_404(Comment.objects.visible().select_related("article"), pk=pk)
+    form = FlagForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not request.session.session_key:
+            request.session.save()
+        reporter = (
+            f"user:{request.user.pk}"
+            if request.user.is_authenticated
+            else f"session:{request.session.session_key}"
+        )
+        try:
+            _, first = services.comment_flag(
+                comment=comment,
+                reporter=reporter,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+                user=request.user,
+                ip_address=_client_ip(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if first:
+                transaction.on_commit(lambda: notify.first_report(comment))
+            messages.success(request, "Thank you for the report. An editor will look at it.")
+            return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
+    return render(request, "comments/report.html", {"form": form, "comment": comment})
 
 
 def comment_permalink(request, pk):

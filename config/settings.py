@@ -210,3 +210,16 @@ COMMENTS_PAGE_THREADS = env_int("COMMENTS_PAGE_THREADS", 50)
 COMMENTS_PAGE_MAX = env_int("COMMENTS_PAGE_MAX", 500)
 COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 10)
 COMMENTS_CACHE_SECONDS = env_int("COMMENTS_CACHE_SECONDS", 24 * 3600)
+# Moderation: "none" publishes at once, "all" holds every comment, "anonymous" holds those
+# from readers without an account. Articles can override it.
+COMMENTS_MODERATION = os.environ.get("COMMENTS_MODERATION", "none")
+COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0)  # 0: never
+COMMENTS_FLAG_THRESHOLD = env_int("COMMENTS_FLAG_THRESHOLD", 3)
+COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS", [])
+# Spam and flood defences; each has an "off" value for load tests.
+COMMENTS_HONEYPOT = env_bool("COMMENTS_HONEYPOT", True)
+COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)  # 0: off
+COMMENTS_RATE_LIMIT = os.environ.get("COMMENTS_RATE_LIMIT", "5/m")  # "off" to disable
+COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 5)  # 0: no limit
+COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
+COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation

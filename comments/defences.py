@@ -1,0 +1,103 @@
+"""Spam and flood defences for posting, each switched by a setting (see README).
+
+Each check answers with the message a reader sees; none stores anything. Counters live in
+Django's cache, so with REDIS_URL set every app server shares them.
+"""
+
+import re
+import time
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+
+from comments.models import Ban, Comment
+
+_clock_signer = signing.TimestampSigner(salt="threadline.comments.form-shown")
+_LINK = re.compile(r"https?://|www\.|\]\(|mailto:", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def form_token() -> str:
+    """A signed note of when the form was shown, for the minimum-delay check."""
+    return _clock_signer.sign(str(time.time()))
+
+
+def too_fast(token: str) -> bool:
+    """True when the form came back sooner than COMMENTS_MIN_SUBMIT_SECONDS after it was
+    shown, or without a valid note of when that was."""
+    minimum = settings.COMMENTS_MIN_SUBMIT_SECONDS
+    if not minimum:
+        return False
+    try:
+        shown = float(_clock_signer.unsign(token or "", max_age=24 * 3600))
+    except (signing.BadSignature, ValueError):
+        return True
+    return time.time() - shown < minimum
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """ "5/m" -> (5, 60); "off", "" or "0" -> None. Units: s, m, h, d."""
+    rate = (rate or "").strip().lower()
+    if rate in {"", "off", "0", "none"}:
+        return None
+    count, _, unit = rate.partition("/")
+    return int(count), _UNITS[unit[:1] or "m"]
+
+
+def over_rate_limit(*, ip_address, user=None) -> bool:
+    """Count this post against its IP address and account; True when either is over the
+    limit for the current window (fixed windows, counted atomically in the cache)."""
+    parsed = parse_rate(settings.COMMENTS_RATE_LIMIT)
+    if parsed is None:
+        return False
+    limit, window = parsed
+    slot = int(time.time() // window)
+    keys = [f"rate:ip:{ip_address}:{window}:{slot}"]
+    if user is not None and user.is_authenticated:
+        keys.append(f"rate:user:{user.pk}:{window}:{slot}")
+    over = False
+    for key in keys:
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window + 1)
+            count = 1
+        over = over or count > limit
+    return over
+
+
+def link_count(body: str) -> int:
+    return len(_LINK.findall(body))
+
+
+def too_many_links(body: str) -> bool:
+    limit = settings.COMMENTS_MAX_LINKS
+    return bool(limit) and link_count(body) > limit
+
+
+def is_duplicate(*, body: str, user=None, author_email="", ip_address=None) -> bool:
+    """True when the poster's previous comment has exactly this text."""
+    if not settings.COMMENTS_REFUSE_DUPLICATES:
+        return False
+    if user is not None and user.is_authenticated:
+        previous = Comment.objects.filter(user=user)
+    elif author_email:
+        previous = Comment.objects.filter(author_email__iexact=author_email)
+    elif ip_address:
+        previous = Comment.objects.filter(ip_address=ip_address, user__isnull=True)
+    else:
+        return False
+    last = previous.order_by("-created_at").values_list("body", flat=True).first()
+    return last is not None and last.strip() == body.strip()
+
+
+def has_blocked_words(body: str) -> bool:
+    words = [w.lower() for w in settings.COMMENTS_BLOCKED_WORDS if w]
+    text = body.lower()
+    return any(re.search(rf"\b{re.escape(word)}\b", text) for word in words)
+
+
+def ban_for(*, user=None, email="", ip_address=None) -> Ban | None:
+    return Ban.objects.matching(user=user, email=email, ip_address=ip_address).first()
