@@ -10,10 +10,10 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
+from bench.forest import bulk_forest
 from comments.integrity import find_broken_threads
 from comments.models import Comment
 from comments.services import comment_create
-from tests.conftest import bulk_forest
 
 
 def discussion(response):
