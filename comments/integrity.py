@@ -170,7 +170,9 @@ def repair_threads(tree_ids: Iterable[int]) -> list[int]:
         rows = [_Row(*row) for row in rows]
         first_new = (Comment.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
         changed, next_new = _reattach(rows, first_new)
-        Comment.objects.bulk_update(changed, ["parent", "tree_id", "article", "level"])
+        Comment.objects.bulk_update(
+            changed, ["parent", "tree_id", "article", "level", "lft", "rght"]
+        )
         rebuilt = sorted(locked | set(range(first_new, next_new)))
         for tree_id in rebuilt:
             Comment._tree_manager.partial_rebuild(tree_id)
@@ -203,8 +205,8 @@ def _lock_linked_threads(wanted: set[int]) -> set[int]:
 def _reattach(rows: list[_Row], next_tree_id: int) -> tuple[list[Comment], int]:
     """Give each row its top-level comment's thread and article, splitting and cutting cycles.
 
-    Returns the comments whose ``parent``, ``tree_id``, ``article`` or ``level`` must change,
-    and the next free ``tree_id``.
+    Returns the comments whose ``parent``, ``tree_id`` or ``article`` must change (with the
+    ``level``, ``lft`` and ``rght`` to store meanwhile), and the next free ``tree_id``.
     """
     children = defaultdict(list)
     for row in rows:
@@ -225,24 +227,30 @@ def _reattach(rows: list[_Row], next_tree_id: int) -> tuple[list[Comment], int]:
     for row in rows:
         if row.parent_id is None and row.tree_id not in threads_seen:
             place(row, row.tree_id)
-    # Left over: a second top-level comment in a tree_id, and cycles, cut at the first row.
-    for row in rows:
+    # Left over: a second top-level comment in a tree_id (with its replies) gets a tree_id
+    # of its own; then each parent cycle is cut at its first row.
+    for row in sorted(rows, key=lambda row: row.parent_id is not None):
         if row.pk not in placed:
             place(row, next_tree_id)
             next_tree_id += 1
 
+    # A reply that changes thread is numbered after the thread's own rows, so the rebuild
+    # puts it after the replies that were there (as a new reply would go).
+    shift = max((row.rght for row in rows), default=0)
     changed = []
     for row in rows:
         tree_id, article_id, parent_id = placed[row.pk]
         if (tree_id, article_id, parent_id) != (row.tree_id, row.article_id, row.parent_id):
-            level = row.level if parent_id is not None else 0
+            moved = shift if tree_id != row.tree_id else 0
             changed.append(
                 Comment(
                     pk=row.pk,
                     parent_id=parent_id,
                     tree_id=tree_id,
                     article_id=article_id,
-                    level=level,
+                    level=row.level if parent_id is not None else 0,
+                    lft=row.lft + moved,
+                    rght=row.rght + moved,
                 )
             )
     return changed, next_tree_id
