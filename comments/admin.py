@@ -152,8 +152,16 @@ class ModerationMixin:
 
     @admin.display(description="comment", ordering="lft")
     def thread_excerpt(self, obj):
-        indent = "\u2003" * obj.level + ("\u21b3 " if obj.level else "")
-        return format_html("{}{}", indent, Truncator(obj.body).chars(90))
+        return format_html(
+            '<span class="tl-depth tl-depth-{}">{}{}</span>',
+            min(obj.level, 8),
+            "\u21b3 " if obj.level else "",
+            Truncator(obj.body).chars(90),
+        )
+
+    @admin.display(description="article", ordering="article__title")
+    def article_title(self, obj):
+        return Truncator(obj.article.title).chars(40)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):

@@ -59,7 +59,7 @@ def test_changelist_indents_replies_and_shows_status_author_and_ip(editor_client
     top = post("Top comment", name="Ann", author_email="ann@example.org", ip_address="192.0.2.7")
     post("A reply", parent=top, name="Bo")
     html = editor_client.get(CHANGELIST).content.decode()
-    assert "\u2003\u21b3 A reply" in html
+    assert '<span class="tl-depth tl-depth-1">\u21b3 A reply' in html
     assert "ann@example.org" in html and "192.0.2.7" in html
     assert 'class="tl-badge tl-approved"' in html
 
