@@ -5,6 +5,7 @@ to a comment goes through comments.services, and every moderation action is writ
 the admin's LogEntry, so it shows on the comment's history page.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied
@@ -24,6 +25,24 @@ ONE_CLICK = {
     "remove": (Comment.Status.REMOVED, "Removed"),
     "spam": (Comment.Status.SPAM, "Marked as spam"),
 }
+
+
+class CommentAdminForm(forms.ModelForm):
+    """Checks a move before it reaches the service, so the editor sees why it is refused."""
+
+    class Meta:
+        model = Comment
+        fields = ["parent", "author_name", "author_email", "status", "body"]
+
+    def clean_parent(self):
+        parent, comment = self.cleaned_data.get("parent"), self.instance
+        if parent is None or parent.pk == comment.parent_id:
+            return parent
+        if parent.article_id != comment.article_id:
+            raise forms.ValidationError("The new parent belongs to another article.")
+        if parent.tree_id == comment.tree_id and comment.lft <= parent.lft < comment.rght:
+            raise forms.ValidationError("A comment cannot move under itself or its own reply.")
+        return parent
 
 
 class FlaggedFilter(admin.SimpleListFilter):
@@ -190,6 +209,7 @@ class ModerationMixin:
 
 @admin.register(Comment)
 class CommentAdmin(ModerationMixin, admin.ModelAdmin):
+    form = CommentAdminForm
     list_display = [
         "thread_excerpt",
         "status_badge",
@@ -218,15 +238,8 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         "edited_at",
         "deleted_at",
     ]
-    readonly_fields = [
-        "article",
-        "parent",
-        "user",
-        "ip_address",
-        "created_at",
-        "edited_at",
-        "deleted_at",
-    ]
+    readonly_fields = ["article", "user", "ip_address", "created_at", "edited_at", "deleted_at"]
+    raw_id_fields = ["parent"]
 
     class Media:
         css = {"all": ["css/admin.css"]}
@@ -235,7 +248,11 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         return False  # comments come from readers, through the site's form
 
     def save_model(self, request, obj, form, change):
+        """Save through the services: a new parent moves the comment with its replies."""
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        if "parent" in changes:
+            parent = changes.pop("parent")
+            services.comment_move(comment=obj, new_parent_id=parent.pk if parent else None)
         if changes:
             services.comment_update(comment=obj, **changes)
 

@@ -12,8 +12,10 @@ once, ordered by ``(tree_id, lft)``, and checks each thread in a linear pass:
 * ``level`` is the parent's ``level + 1``;
 * the parent is in the same thread and on the same article.
 
-``lft < rght`` and "level 0 exactly when there is no parent" are CheckConstraints on the
-table, so the database refuses rows that break them and the checker need not look.
+``lft < rght`` is a CheckConstraint on the table, so the database refuses rows that break
+it and the checker need not look. "Level 0 exactly when there is no parent" cannot be one
+(django-mptt moves a reply to the top level in two statements, and PostgreSQL cannot defer a
+CHECK), so the checker looks.
 """
 
 import itertools
@@ -120,6 +122,8 @@ def _check_thread(rows: list[_Row], strangers: list[_Row]) -> list[Problem]:
                 f"{(row.rght - row.lft - 1) / 2:g} replies, but it has {replies[row.pk]}",
             )
         if row.parent_id is None:
+            if row.level != 0:
+                report(row, f"it is a top-level comment at level {row.level}, not 0")
             continue
         parent = by_pk.get(row.parent_id)
         if parent is None:

@@ -97,10 +97,6 @@ class Comment(MPTTModel):
                 name="comment_status_valid",
             ),
             models.CheckConstraint(condition=Q(lft__lt=F("rght")), name="comment_lft_lt_rght"),
-            models.CheckConstraint(
-                condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
-                name="comment_level_matches_parent",
-            ),
         ]
 
     def __str__(self):

@@ -82,6 +82,14 @@ def _lock_thread_of(pk: int) -> Comment:
             return comment
 
 
+def _locked(pk: int) -> Comment:
+    """The comment re-read under its thread's lock; a clear error if it is gone."""
+    try:
+        return _lock_thread_of(pk)
+    except Comment.DoesNotExist:
+        raise ValidationError("That comment no longer exists.") from None
+
+
 def _changed(article_id: int) -> None:
     """Pages of this article's discussion are stale once this transaction commits."""
     transaction.on_commit(lambda: bump_thread_version(article_id))
@@ -144,7 +152,7 @@ def comment_create(
 def comment_edit(*, comment: Comment, body: str) -> Comment:
     """Replace a comment's text and mark it edited."""
     with transaction.atomic():
-        fresh = _lock_thread_of(comment.pk)
+        fresh = _locked(comment.pk)
         fresh.body = body
         fresh.body_html = render_comment(body)
         fresh.edited_at = timezone.now()
@@ -162,7 +170,7 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     place; one without replies is removed from the tree. Returns the placeholder, or None.
     """
     with transaction.atomic():
-        fresh = _lock_thread_of(comment.pk)
+        fresh = _locked(comment.pk)
         _changed(fresh.article_id)
         if fresh.rght - fresh.lft > 1:
             fresh.deleted_at = timezone.now()
@@ -213,9 +221,10 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
 
 def comment_set_status(*, comment: Comment, status: str) -> Comment:
     """Approve, hold, mark as spam or remove one comment; its replies keep their place."""
-    return next(
-        row for row in comments_moderate(pks=[comment.pk], status=status) if row.pk == comment.pk
-    )
+    for row in comments_moderate(pks=[comment.pk], status=status):
+        if row.pk == comment.pk:
+            return row
+    raise ValidationError("That comment no longer exists.")
 
 
 @_retry_on_conflict
@@ -228,7 +237,7 @@ def comment_flag(
     pending) until an editor reviews it. A second report by the same reader is refused.
     """
     with transaction.atomic():
-        fresh = _lock_thread_of(comment.pk)
+        fresh = _locked(comment.pk)
         if not fresh.is_visible:
             raise ValidationError("This comment is no longer shown.")
         if Flag.objects.filter(comment=fresh, reporter=reporter).exists():
@@ -261,7 +270,7 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
     if unknown := set(changes) - allowed:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        fresh = _lock_thread_of(comment.pk)
+        fresh = _locked(comment.pk)
         body_changed = "body" in changes and changes["body"] != fresh.body
         for field, value in changes.items():
             setattr(fresh, field, value)
@@ -286,3 +295,29 @@ def comment_delete(*, comment: Comment) -> int:
         _changed(fresh.article_id)
         fresh.delete()
         return count
+
+
+@_retry_on_conflict
+def comment_move(*, comment: Comment, new_parent_id: int | None) -> Comment:
+    """Move a comment and its replies under another comment of the same article (as its
+    last reply), or, with no new parent, out to the top level as a thread of its own."""
+    with transaction.atomic():
+        if new_parent_id is None:
+            _advisory_lock(NEW_TREE_LOCK, 0)
+        wanted = [comment.pk] if new_parent_id is None else [comment.pk, new_parent_id]
+        rows = {row.pk: row for row in _lock_threads_of(wanted)}
+        if comment.pk not in rows:
+            raise ValidationError("That comment no longer exists.")
+        fresh, target = rows[comment.pk], rows.get(new_parent_id)
+        if new_parent_id is not None:
+            if target is None:
+                raise ValidationError({"parent": "The new parent does not exist."})
+            if target.article_id != fresh.article_id:
+                raise ValidationError({"parent": "The new parent belongs to another article."})
+            if target.tree_id == fresh.tree_id and fresh.lft <= target.lft < fresh.rght:
+                raise ValidationError({"parent": "A comment cannot move under its own reply."})
+        if fresh.parent_id == new_parent_id:
+            return fresh
+        Comment._tree_manager.move_node(fresh, target, "last-child")
+        _changed(fresh.article_id)
+        return fresh

@@ -1,3 +1,4 @@
+import contextlib
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -270,7 +271,8 @@ def comment_delete(request, pk):
             "Only the author can delete a comment.", content_type="text/plain"
         )
     if request.method == "POST":
-        services.comment_delete_by_author(comment=comment)
+        with contextlib.suppress(ValidationError):  # already gone: nothing left to delete
+            services.comment_delete_by_author(comment=comment)
         ownership.forget(request, comment.pk)
         return see_other(comment.article.get_absolute_url())
     return render(request, "comments/delete.html", {"comment": comment})

@@ -285,3 +285,51 @@ def test_editor_closes_comments_in_the_admin(editor_client, article):
     assert editor_client.post(url, data).status_code == 302
     article.refresh_from_db()
     assert article.comments_open is False
+
+
+def change_data(comment, **overrides):
+    data = {
+        "author_name": comment.author_name,
+        "author_email": comment.author_email,
+        "status": comment.status,
+        "body": comment.body,
+        "parent": comment.parent_id or "",
+    }
+    return {**data, **overrides}
+
+
+def test_editor_moves_a_comment_with_its_replies_under_another(editor_client, post):
+    from comments.integrity import find_broken_threads
+
+    first, second = post("First"), post("Second")
+    moved = post("Misplaced", parent=first)
+    child = post("Its reply", parent=moved)
+    response = editor_client.post(
+        f"{CHANGELIST}{moved.pk}/change/", change_data(moved, parent=second.pk)
+    )
+    assert response.status_code == 302
+    moved.refresh_from_db()
+    child.refresh_from_db()
+    assert moved.parent_id == second.pk and moved.tree_id == second.tree_id
+    assert child.parent_id == moved.pk and child.level == 2
+    assert find_broken_threads() == []
+
+
+def test_editor_moves_a_reply_out_to_the_top_level(editor_client, post):
+    top = post("Top")
+    reply = post("Deserves its own thread", parent=top)
+    editor_client.post(f"{CHANGELIST}{reply.pk}/change/", change_data(reply, parent=""))
+    reply.refresh_from_db()
+    assert reply.parent_id is None and reply.level == 0 and reply.tree_id != top.tree_id
+
+
+def test_moving_under_its_own_reply_is_refused_with_a_message(editor_client, post):
+    top = post("Top")
+    reply = post("Reply", parent=top)
+    response = editor_client.post(
+        f"{CHANGELIST}{top.pk}/change/", change_data(top, parent=reply.pk)
+    )
+    assert response.status_code == 200
+    assert "cannot move under itself or its own reply" in response.content.decode()
+    top.refresh_from_db()
+    assert top.parent_id is None
