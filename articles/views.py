@@ -81,7 +81,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
-            user=request.user, article=article, initial={"parent": reply_to}
+            user=request.user, article=article, initial={"parent": reply_to}, reply_to=reply_to
         )
     if request.htmx and threads.after is not None:
         return render(request, "comments/thread.html#page", context)

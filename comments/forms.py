@@ -24,11 +24,18 @@ class CommentForm(forms.Form):
     author_email = forms.EmailField(
         label="Email (optional, never shown)", required=False, max_length=254
     )
+    notify_replies = forms.BooleanField(
+        label="Email me when someone replies",
+        required=False,
+        help_text="To the email above, or your account's.",
+    )
     # Spam defences: a field people never see nor fill, and when the form was shown.
     website = forms.CharField(label="Leave this empty", required=False)
     shown_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *, user, article, **kwargs):
+    def __init__(self, data=None, *, user, article, reply_to=None, **kwargs):
+        # Reply forms share the page with the main form: their ids must not collide.
+        kwargs.setdefault("auto_id", f"id_reply{reply_to}_%s" if reply_to else "id_%s")
         super().__init__(data, **kwargs)
         self.article = article
         if user.is_authenticated:

@@ -72,6 +72,7 @@ class Comment(MPTTModel):
         _("status"), max_length=10, choices=Status, default=Status.APPROVED, db_index=True
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    notify_replies = models.BooleanField(_("email the author about replies"), default=False)
 
     objects = CommentQuerySet.as_manager()
 

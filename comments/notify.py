@@ -1,9 +1,28 @@
-"""Email to editors. Subjects carry nothing a reader typed, so no header can be injected."""
+"""Email from Threadline: editors hear of reports, authors (who asked) of replies.
+
+Subjects carry no text a reader typed, and addresses have passed EmailField validation, so
+no header can be injected. A failing mail server is logged, never shown to the poster.
+"""
+
+import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+
+def _send(subject: str, body: str, recipients: list[str]) -> int:
+    if not recipients:
+        return 0
+    try:
+        return send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except (OSError, smtplib.SMTPException):
+        logger.exception("Could not send %r to %d recipients", subject, len(recipients))
+        return 0
 
 
 def editor_addresses() -> list[str]:
@@ -17,19 +36,29 @@ def editor_addresses() -> list[str]:
 
 def first_report(comment) -> int:
     """Tell editors that a comment was reported for the first time."""
-    recipients = editor_addresses()
-    if not recipients:
-        return 0
     admin_url = reverse("admin:comments_comment_change", args=[comment.pk])
     body = (
         f"A reader reported comment #{comment.pk} on “{comment.article.title}”.\n\n"
         f"{comment.body}\n\n"
         f"Review it: {admin_url}\n"
     )
-    return send_mail(
-        f"Comment #{comment.pk} was reported",
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-        fail_silently=True,
+    return _send(f"Comment #{comment.pk} was reported", body, editor_addresses())
+
+
+def reply_posted(reply) -> int:
+    """Tell the author of the comment replied to, if they asked to hear of replies."""
+    parent = reply.parent
+    if parent is None or not parent.notify_replies or not reply.is_visible:
+        return 0
+    address = parent.user.email if parent.user_id else parent.author_email
+    own = (parent.user_id and parent.user_id == reply.user_id) or (
+        not parent.user_id and address and address.lower() == reply.author_email.lower()
     )
+    if not address or own:
+        return 0
+    body = (
+        f"{reply.display_author} replied to your comment on “{reply.article.title}”:\n\n"
+        f"{reply.body}\n\n"
+        f"Read it in the discussion: {reply.get_absolute_url()}\n"
+    )
+    return _send(f"New reply to your comment on “{reply.article.title}”", body, [address])

@@ -113,6 +113,7 @@ def comment_create(
     author_email: str = "",
     ip_address: str | None = None,
     status: str = Comment.Status.APPROVED,
+    notify_replies: bool = False,
 ) -> Comment:
     """Post a top-level comment (no ``parent_id``) or a reply, as the last child of its parent.
 
@@ -141,6 +142,7 @@ def comment_create(
             body_html=render_comment(body),
             ip_address=ip_address,
             status=status,
+            notify_replies=notify_replies,
         )
         comment.full_clean(exclude=TREE_FIELDS)
         comment.save()

@@ -86,9 +86,8 @@ def comment_post(request, slug):
             "The form arrived with text that is not valid UTF-8. Nothing was posted.",
             content_type="text/plain",
         )
-    form = CommentForm(request.POST, user=request.user, article=article)
-    raw_parent = request.POST.get("parent", "").strip()
-    reply_to = int_param(raw_parent)
+    reply_to = int_param(request.POST.get("parent", "").strip())
+    form = CommentForm(request.POST, user=request.user, article=article, reply_to=reply_to)
     preview, status = None, 200
     if form.is_valid():
         if "preview" in request.POST:
@@ -101,6 +100,7 @@ def comment_post(request, slug):
                 comment = _create(request, article, form)
                 if comment is not None:
                     ownership.remember(request, comment)
+                    transaction.on_commit(lambda: notify.reply_posted(comment))
                     if request.htmx:
                         return _comment_fragment(request, comment, status=201)
                     return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
@@ -151,6 +151,7 @@ def _create(request, article, form):
             author_email=data.get("author_email", ""),
             ip_address=_client_ip(request),
             status=Comment.Status.PENDING if held else Comment.Status.APPROVED,
+            notify_replies=data.get("notify_replies", False),
         )
     except ValidationError as error:
         _add_errors(form, error)
@@ -172,7 +173,9 @@ def reply_form(request, pk):
         return redirect(
             f"{comment.article.get_absolute_url()}?reply={comment.pk}#reply-{comment.pk}"
         )
-    form = CommentForm(user=request.user, article=comment.article, initial={"parent": pk})
+    form = CommentForm(
+        user=request.user, article=comment.article, initial={"parent": pk}, reply_to=pk
+    )
     return render(
         request,
         "comments/form.html",
