@@ -25,9 +25,9 @@ class CommentForm(forms.Form):
         label="Email (optional, never shown)", required=False, max_length=254
     )
     notify_replies = forms.BooleanField(
-        label="Email me when someone replies",
+        label="Notify me when someone replies",
         required=False,
-        help_text="To the email above, or your account's.",
+        help_text="By email: to the address above, or your account's.",
     )
     # Spam defences: a field people never see nor fill, and when the form was shown.
     website = forms.CharField(label="Leave this empty", required=False)
