@@ -183,19 +183,20 @@ def reply_form(request, pk):
     )
 
 
-def comment_thread(request, pk):
-    """The focused page of one comment and its replies (where "Continue this thread" goes)."""
-    comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
-    viewer = viewer_for(request)
-    decorate(comment, viewer)
+def _reachable(request, pk) -> Comment:
+    """The comment as this reader may see it: 404 for one they may not (pending, spam or
+    removed without replies), so guessing ids reveals nothing."""
+    comment = get_object_or_404(Comment.objects.select_related("article", "user"), pk=pk)
+    decorate(comment, viewer_for(request))
     if comment.placeholder and comment.rght - comment.lft == 1:
         raise Http404("No comment here.")
-    after = request.GET.get("after", "")
-    subtree = Subtree(
-        comment,
-        viewer,
-        after=int(after) if after.isascii() and after.isdigit() and len(after) < 10 else None,
-    )
+    return comment
+
+
+def comment_thread(request, pk):
+    """The focused page of one comment and its replies (where "Continue this thread" goes)."""
+    comment = _reachable(request, pk)
+    subtree = Subtree(comment, viewer_for(request), after=int_param(request.GET.get("after")))
     return render(
         request,
         "comments/focused.html",
@@ -235,14 +236,14 @@ def comment_report(request, pk):
 
 
 def comment_permalink(request, pk):
-    comment = get_object_or_404(Comment.objects.select_related("article"), pk=pk)
+    comment = _reachable(request, pk)
     return redirect(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
 
 
 def _own_comment(request, pk, *, for_edit):
-    """The comment if this reader wrote it (and, to edit, is still in the window)."""
-    comment = get_object_or_404(Comment.objects.select_related("article", "user"), pk=pk)
-    decorate(comment, viewer_for(request))
+    """The comment if this reader wrote it (and, to edit, is still in the window); None if
+    not (a 403); a 404 if they may not even see it."""
+    comment = _reachable(request, pk)
     if comment.placeholder or not (comment.can_edit if for_edit else comment.can_delete):
         return None
     return comment
