@@ -2,13 +2,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from comments.markup import render_article, sanitize
-from comments.thread import bump_thread_version
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -42,6 +41,12 @@ class Article(models.Model):
     body_html = models.TextField(_("body as HTML"), editable=False, default="")
     published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
     comments_open = models.BooleanField(_("comments open"), default=True)
+    thread_version = models.PositiveBigIntegerField(
+        _("discussion version"),
+        default=0,
+        editable=False,
+        help_text=_("Grows with every change to the discussion: keys its cached pages."),
+    )
     moderation = models.CharField(
         _("moderation"), max_length=10, choices=Moderation, default=Moderation.SITE, blank=True
     )
@@ -60,11 +65,23 @@ class Article(models.Model):
         self.body_html = render_article(self.body)
         if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
+        if not self._state.adding:
+            # The discussion shows whether comments are open: its cached pages must go.
+            # Incremented in SQL, so a stale instance never writes back an older version.
+            self.thread_version = F("thread_version") + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "thread_version"}
         super().save(*args, **kwargs)
-        bump_thread_version(self.pk)  # the discussion shows whether comments are open
+        if not isinstance(self.thread_version, int):
+            self.refresh_from_db(fields=["thread_version"])
 
     def get_absolute_url(self):
         return reverse("article_detail", kwargs={"slug": self.slug})
+
+    @classmethod
+    def discussion_changed(cls, article_id: int) -> None:
+        """Make cached pages of this article's discussion stale (after a committed write)."""
+        cls.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)
 
     @property
     def accepts_comments(self) -> bool:

@@ -9,7 +9,7 @@ from articles.models import Article
 from comments import ownership
 from comments.forms import CommentForm
 from comments.models import Comment
-from comments.thread import ORDERS, ArticleThreads, Viewer, thread_version
+from comments.thread import ORDERS, ArticleThreads, Viewer
 
 ORDER_COOKIE = "thread_order"
 
@@ -76,7 +76,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
         "cache_version": (
             None
             if bound or reply_to is not None or _is_personal(article, viewer)
-            else thread_version(article.pk)
+            else article.thread_version
         ),
     }
     if reply_to is not None and context["reply_form"] is None:
@@ -99,12 +99,12 @@ def _csrf_secret(request) -> str:
     return request.META.get("CSRF_COOKIE", "")
 
 
-def _etag(request, article, version) -> str:
+def _etag(request, article) -> str:
     """Changes when the discussion, the article, the viewer or the page asked for does."""
     viewer = viewer_for(request)
     parts = [
         article.pk,
-        version,
+        article.thread_version,
         viewer.user_id,
         sorted(viewer.owned_ids),
         _order(request),
@@ -117,7 +117,7 @@ def _etag(request, article, version) -> str:
 
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published(), slug=slug)
-    etag = _etag(request, article, thread_version(article.pk))
+    etag = _etag(request, article)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return not_modified

@@ -28,7 +28,6 @@ from django.utils import timezone
 from articles.models import Article
 from comments.markup import render_comment
 from comments.models import Comment, Flag
-from comments.thread import bump_thread_version
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def _locked(pk: int) -> Comment:
 
 def _changed(article_id: int) -> None:
     """Pages of this article's discussion are stale once this transaction commits."""
-    transaction.on_commit(lambda: bump_thread_version(article_id))
+    transaction.on_commit(lambda: Article.discussion_changed(article_id))
 
 
 def _check_parent(parent: Comment, article: Article) -> None:

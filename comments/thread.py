@@ -9,14 +9,12 @@ than ``COMMENTS_PAGE_MAX`` comments, and replies down to ``COMMENTS_MAX_DEPTH`` 
 "Continue this thread" link leads to the focused page of what is cut off.
 """
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -114,25 +112,6 @@ def _mark_cut(nodes: list[Comment], *, deepest: int, truncated_at: Comment | Non
             if inside and node.rght > truncated_at.rght:
                 node.continue_after = truncated_at.lft
                 break
-
-
-def thread_version(article_id: int) -> int:
-    """A number that changes whenever anything in the article's discussion changes."""
-    key = f"thread-version:{article_id}"
-    version = cache.get(key)
-    if version is None:
-        version = time.time_ns() // 1000
-        cache.add(key, version, timeout=None)
-        version = cache.get(key, version)
-    return version
-
-
-def bump_thread_version(article_id: int) -> None:
-    key = f"thread-version:{article_id}"
-    try:
-        cache.incr(key)
-    except ValueError:
-        thread_version(article_id)
 
 
 def _root_filter(viewer: Viewer) -> Q:

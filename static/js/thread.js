@@ -34,6 +34,16 @@
   });
   window.addEventListener("hashchange", highlightTarget);
 
+  // A refused post (400, 403, 429) comes back as the form with its message, retargeted to
+  // where the form is: show it rather than dropping it as an error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     relativeTimes(event.detail.target);
     var target = event.detail.target;
