@@ -60,9 +60,14 @@ def _retry_on_conflict[F: Callable](func: F) -> F:
 
 
 def _advisory_lock(kind: int, key: int) -> None:
+    """Wait for a transaction-scoped advisory lock, at most COMMENTS_LOCK_TIMEOUT_MS (then
+    PostgreSQL raises lock_not_available, which the retry wrapper handles)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [kind, key])
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s, %s)",
+                [f"{settings.COMMENTS_LOCK_TIMEOUT_MS}ms", kind, key],
+            )
 
 
 def _lock_thread_of(pk: int) -> Comment:

@@ -44,6 +44,24 @@
     }
   });
 
+  // Anything else that fails (a 503 from a very busy thread, a dropped connection) is said
+  // in words in a live region; the reader's text stays in the form.
+  function sayProblem(text) {
+    var status = document.getElementById("live-status");
+    if (!status) return;
+    status.textContent = text;
+    status.hidden = false;
+    window.setTimeout(function () { status.hidden = true; }, 8000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+    sayProblem(plain && xhr.responseText ? xhr.responseText : "Something went wrong. Please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    sayProblem("The site could not be reached. Check your connection and try again.");
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     relativeTimes(event.detail.target);
     var target = event.detail.target;
