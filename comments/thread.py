@@ -211,9 +211,14 @@ class ArticleThreads:
 
 
 class Subtree:
-    """The focused page of one comment: it and its replies, ``COMMENTS_MAX_DEPTH`` levels
-    down and at most ``COMMENTS_PAGE_MAX`` rows, optionally continuing after the row with
-    ``lft == after`` (then the comments above that row come first, for context)."""
+    """The focused page of one comment, which is also its permalink's context view.
+
+    Up to two comments above it come first, for context; then it and its replies,
+    ``COMMENTS_MAX_DEPTH`` levels down and at most ``COMMENTS_PAGE_MAX`` rows, optionally
+    continuing after the row with ``lft == after`` (then the comments above that row come
+    first instead)."""
+
+    CONTEXT_LEVELS = 2
 
     def __init__(self, root: Comment, viewer: Viewer, *, after=None):
         self.root = root
@@ -233,14 +238,18 @@ class Subtree:
         rows = list(rows.order_by("lft")[: budget + 1])
         truncated_at = rows[budget - 1] if len(rows) > budget else None
         rows = rows[:budget]
-        if self.after is not None and rows:
+        if rows:
+            first = rows[0]
             context = Comment.objects.filter(
-                tree_id=root.tree_id, lft__gte=root.lft, lft__lt=rows[0].lft, rght__gt=rows[0].rght
+                tree_id=root.tree_id,
+                lft__lt=first.lft,
+                rght__gt=first.rght,
+                level__gte=max(0, root.level - self.CONTEXT_LEVELS),
             ).select_related("user")
             rows = [*context.order_by("lft"), *rows]
         nodes = build_thread(rows, self.viewer, first_number=1)
         for node in nodes:
-            if node.level == 0:
-                node.number = None
+            node.number = None
+            node.focus = node.pk == root.pk
         _mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
         return nodes

@@ -449,3 +449,40 @@ def test_article_page_has_no_console_errors_or_failed_requests(open_page, articl
     page.wait_for_load_state("networkidle")
 
     assert problems == []
+
+
+# Huge discussions: paging with htmx, permalinks to later pages.
+
+
+def test_load_more_appends_the_next_threads_in_place(open_page, article, post, settings):
+    settings.COMMENTS_PAGE_THREADS = 2
+    tops = [post(f"Thread {i}") for i in range(5)]
+    page = open_page()
+    page.goto(article.get_absolute_url())
+    page.evaluate("window.__marker = 1")
+    expect(page.locator('[data-depth="0"]')).to_have_count(2)
+    page.get_by_role("link", name="Load more comments").click()
+    expect(page.locator('[data-depth="0"]')).to_have_count(4)
+    page.get_by_role("link", name="Load more comments").click()
+    expect(page.locator('[data-depth="0"]')).to_have_count(5)
+    expect(page.get_by_role("link", name="Load more comments")).to_have_count(0)
+    assert page.evaluate("window.__marker") == 1  # no reload
+    numbers = page.locator('[data-depth="0"] > details > summary .number').all_inner_texts()
+    assert numbers == ["1.", "2.", "3.", "4.", "5."]
+    ids = page.locator('[data-depth="0"]').evaluate_all("els => els.map(e => e.id)")
+    assert ids == [f"comment-{c.pk}" for c in tops]
+
+
+def test_permalink_to_a_comment_on_a_later_page_opens_its_context(
+    open_page, article, post, settings
+):
+    settings.COMMENTS_PAGE_THREADS = 1
+    post("First thread")
+    later = post("Later thread")
+    reply = post("The reply someone linked to", parent=later)
+    page = open_page()
+    page.goto(f"/comments/{reply.pk}/")
+    expect(page).to_have_url(re.compile(rf"/comments/{reply.pk}/thread/#comment-{reply.pk}$"))
+    expect(own_line(page, reply.pk, "body")).to_have_text("The reply someone linked to")
+    expect(own_line(page, later.pk, "body")).to_have_text("Later thread")  # context above
+    assert page.evaluate(f"document.getElementById('comment-{reply.pk}').matches(':target')")

@@ -22,6 +22,12 @@
   function highlightTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id && document.getElementById(id);
+    var pk = /^comment-(\d+)$/.exec(id);
+    if (!el && pk && document.getElementById("thread")) {
+      // A permalink to a comment on a later page of the discussion: open its context view.
+      location.replace("/comments/" + pk[1] + "/thread/#" + id);
+      return;
+    }
     if (el && el.classList.contains("comment")) {
       el.scrollIntoView({ block: "center" });
       el.focus({ preventScroll: true });
