@@ -88,7 +88,12 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     response = render(request, "articles/article_detail.html", context, status=status)
     if "order" in request.GET:
         response.set_cookie(
-            ORDER_COOKIE, threads.order, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            ORDER_COOKIE,
+            threads.order,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure(),
         )
     return response
 

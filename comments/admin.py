@@ -6,6 +6,7 @@ the admin's LogEntry, so it shows on the comment's history page.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,10 @@ ONE_CLICK = {
 
 class CommentAdminForm(forms.ModelForm):
     """Checks a move before it reaches the service, so the editor sees why it is refused."""
+
+    body = forms.CharField(
+        widget=forms.Textarea, max_length=settings.COMMENTS_MAX_LENGTH, help_text="Markdown."
+    )
 
     class Meta:
         model = Comment

@@ -94,6 +94,17 @@ def _locked(pk: int) -> Comment:
         raise ValidationError("That comment no longer exists.") from None
 
 
+def _check_length(body: str) -> None:
+    """Refuse a body over COMMENTS_MAX_LENGTH before it is rendered (whoever writes it)."""
+    if len(body) > settings.COMMENTS_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "body": f"At most {settings.COMMENTS_MAX_LENGTH} characters, please "
+                f"(this has {len(body)})."
+            }
+        )
+
+
 def _changed(article_id: int) -> None:
     """Pages of this article's discussion are stale once this transaction commits."""
     transaction.on_commit(lambda: Article.discussion_changed(article_id))
@@ -124,6 +135,7 @@ def comment_create(
     Raises ValidationError (nothing stored) when the parent is gone, hidden or belongs to
     another article, or when a field is invalid.
     """
+    _check_length(body)
     with transaction.atomic():
         parent = None
         if parent_id is not None:
@@ -157,6 +169,7 @@ def comment_create(
 @_retry_on_conflict
 def comment_edit(*, comment: Comment, body: str) -> Comment:
     """Replace a comment's text and mark it edited."""
+    _check_length(body)
     with transaction.atomic():
         fresh = _locked(comment.pk)
         fresh.body = body
@@ -273,6 +286,8 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
     ``changes`` may hold body, author_name, author_email and status; others are refused.
     """
     allowed = {"body", "author_name", "author_email", "status"}
+    if "body" in changes:
+        _check_length(changes["body"])
     if unknown := set(changes) - allowed:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():

@@ -147,9 +147,13 @@ STORAGES = {
     },
 }
 
-# Mail: the console in development; set EMAIL_BACKEND to Django's SMTP backend and the
-# EMAIL_* variables in production.
-_mail_backend = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail: printed to the console in development, sent by SMTP (EMAIL_* variables) otherwise.
+_mail_backend = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 MAILERS = {
     "default": {
         "BACKEND": _mail_backend,

@@ -85,7 +85,11 @@ def test_replies_deeper_than_the_limit_continue_on_a_focused_page(client, articl
     focused = client.get(link).content.decode()
     # Two comments above come first for context, then the comment and its replies.
     assert [(int(pk), int(d)) for pk, d in elements(focused)] == [
-        (chain[0].pk, 0), (chain[1].pk, 1), (chain[2].pk, 2), (chain[3].pk, 3), (chain[4].pk, 4)
+        (chain[0].pk, 0),
+        (chain[1].pk, 1),
+        (chain[2].pk, 2),
+        (chain[3].pk, 3),
+        (chain[4].pk, 4),
     ]
     assert f'class="comment highlight" id="comment-{chain[2].pk}"' in focused
 

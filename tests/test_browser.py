@@ -1,6 +1,6 @@
 """A reader in a real browser: post, reply three levels deep, edit, delete, fold, permalink.
 
-Headless Chromium (Debian's, at ``CHROMIUM_PATH``, default /usr/bin/chromium) driven by
+Headless Chromium (Debian's; the ``browser`` fixture in conftest) driven by
 Playwright's sync API against pytest-django's ``live_server``, on whichever database
 ``DATABASE_URL`` names. If Chromium cannot be launched these tests fail, never skip: CI
 must not pass without having looked at the page.
@@ -11,76 +11,26 @@ attributes on each comment (``comment-<pk>``, ``data-depth``, ``data-parent``) a
 documented hooks for checking the tree's shape.
 """
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from comments.models import Comment
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 POST = re.compile(r"^Post")
 REPLY = re.compile(r"^Reply")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for the module, or the reason it could not be launched.
-
-    A failed launch is not raised here, where it would count as an error in setup: each
-    test then fails, with the reason, when it asks ``open_page`` for a page.
-
-    Playwright's sync API runs an asyncio event loop in this thread, so Django's
-    async-safety check would refuse the ORM calls the tests make here (fixtures, DB
-    assertions) with SynchronousOnlyOperation, although nothing actually runs concurrently:
-    the live server answers the browser from its own thread. The check is switched off for
-    this module only and restored afterwards.
-    """
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = browser = None
-    try:
-        playwright = sync_playwright().start()
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS
-        )
-    except PlaywrightError as error:
-        reason = (
-            f"Chromium could not be launched from {CHROMIUM_PATH} (set CHROMIUM_PATH, or "
-            f"`apt-get install chromium`). Browser tests fail rather than skip.\n{error}"
-        )
-    yield browser or reason
-    if browser is not None:
-        browser.close()
-    if playwright is not None:
-        playwright.stop()
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 @pytest.fixture
-def open_page(chromium, live_server, transactional_db):
+def open_page(browser, live_server, transactional_db):
     """``open_page(js=True, **context_options)``: a fresh reader (own cookies) on a new page."""
     contexts = []
 
     def _open(*, js=True, **options):
-        if isinstance(chromium, str):
-            pytest.fail(chromium, pytrace=False)
-        context = chromium.new_context(base_url=live_server.url, java_script_enabled=js, **options)
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=js, **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
