@@ -45,6 +45,18 @@ test: venv
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Production-style serving: gunicorn (WEB_CONCURRENCY workers) with whitenoise for static
+# files. DEBUG is off here, so SECRET_KEY and ALLOWED_HOSTS must be set (see README).
+serve: export DEBUG := 0
+serve: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+# Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md.
+bench: venv
+	$(PY) bench/run.py
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
