@@ -84,7 +84,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
             user=request.user, article=article, initial={"parent": reply_to}, reply_to=reply_to
         )
     if request.htmx and threads.after is not None:
-        return render(request, "comments/thread.html#page", context)
+        return render(request, "comments/thread.html#page_cached", context)
     response = render(request, "articles/article_detail.html", context, status=status)
     if "order" in request.GET:
         response.set_cookie(

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
@@ -87,6 +88,29 @@ class Comment(MPTTModel):
         indexes = [
             models.Index(fields=["article", "tree_id", "lft"], name="comment_thread_page_idx"),
             models.Index(fields=["status", "created_at"], name="comment_status_created_idx"),
+            # A page's top-level threads, and the numbering of a later page's first one.
+            models.Index(
+                fields=["article", "tree_id"],
+                include=["lft", "rght", "status", "deleted_at"],
+                condition=Q(level=0),
+                name="comment_roots_idx",
+            ),
+            # "N responses".
+            models.Index(
+                fields=["article"],
+                condition=Q(status="approved", deleted_at__isnull=True),
+                name="comment_visible_idx",
+            ),
+            # The duplicate check: a poster's latest comment, by account, email or address.
+            models.Index(fields=["user", "-created_at"], name="comment_user_recent_idx"),
+            models.Index(
+                Upper("author_email"), F("created_at").desc(), name="comment_email_recent_idx"
+            ),
+            models.Index(
+                fields=["ip_address", "-created_at"],
+                condition=Q(user__isnull=True),
+                name="comment_anon_ip_recent_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
