@@ -1,4 +1,5 @@
 import hashlib
+import time
 
 from django.conf import settings
 from django.middleware.csrf import get_token
@@ -105,11 +106,17 @@ def _csrf_secret(request) -> str:
 
 
 def _etag(request, article) -> str:
-    """Changes when the discussion, the article, the viewer or the page asked for does."""
+    """Changes when the discussion, the article, the viewer or the page asked for does.
+
+    A signed-in reader or an author may see controls that lapse with time (the edit
+    window): for them the tag also changes every minute.
+    """
     viewer = viewer_for(request)
     parts = [
         article.pk,
         article.thread_version,
+        article.accepts_comments,
+        int(time.time() // 60) if viewer.user_id or viewer.owned_ids else None,
         viewer.user_id,
         sorted(viewer.owned_ids),
         _order(request),

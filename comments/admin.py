@@ -151,8 +151,11 @@ class ModerationMixin:
         location=BOTH,
     )
     def ban_authors(self, request, queryset):
-        bans = 0
+        bans = nameless = 0
         for comment in queryset:
+            if not (comment.user_id or comment.author_email or comment.ip_address):
+                nameless += 1  # nothing to ban it by
+                continue
             if Ban.objects.matching(
                 user=comment.user, email=comment.author_email, ip_address=comment.ip_address
             ).exists():
@@ -171,6 +174,13 @@ class ModerationMixin:
             f"{bans} ban{'s' if bans != 1 else ''} made. Remove their comments from the Bans page.",
             messages.SUCCESS,
         )
+        if nameless:
+            self.message_user(
+                request,
+                f"{nameless} comment{'s' if nameless != 1 else ''} had no account, email or "
+                "address to ban: remove them instead.",
+                messages.WARNING,
+            )
 
     actions = ["approve", "mark_spam", "remove", "remove_with_replies", "restore", "ban_authors"]
 
@@ -258,6 +268,8 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         if "parent" in changes:
             parent = changes.pop("parent")
             services.comment_move(comment=obj, new_parent_id=parent.pk if parent else None)
+        if "status" in changes:  # a moderation decision: reports count as reviewed
+            services.comments_moderate(pks=[obj.pk], status=changes.pop("status"))
         if changes:
             services.comment_update(comment=obj, **changes)
 

@@ -14,7 +14,8 @@ from django.core.cache import cache
 from comments.models import Ban, Comment
 
 _clock_signer = signing.TimestampSigner(salt="threadline.comments.form-shown")
-_LINK = re.compile(r"https?://|www\.|\]\(|mailto:", re.IGNORECASE)
+# One match per address: "[a](https://www.x.org)" is one link, not three.
+_LINK = re.compile(r"(?:https?://|mailto:|www\.)[^\s)\]>]+", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

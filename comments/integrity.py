@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max, Q
 
+from articles.models import Article
 from comments.models import Comment
 from comments.services import NEW_TREE_LOCK, THREAD_LOCK, _advisory_lock
 
@@ -180,6 +181,9 @@ def repair_threads(tree_ids: Iterable[int]) -> list[int]:
         rebuilt = sorted(locked | set(range(first_new, next_new)))
         for tree_id in rebuilt:
             Comment._tree_manager.partial_rebuild(tree_id)
+        articles = {row.article_id for row in rows} | {c.article_id for c in changed}
+        for article_id in articles:  # cached pages showed the broken shape
+            transaction.on_commit(lambda a=article_id: Article.discussion_changed(a), robust=True)
     return rebuilt
 
 

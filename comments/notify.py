@@ -36,7 +36,7 @@ def editor_addresses() -> list[str]:
 
 def first_report(comment) -> int:
     """Tell editors that a comment was reported for the first time."""
-    admin_url = reverse("admin:comments_comment_change", args=[comment.pk])
+    admin_url = settings.SITE_URL + reverse("admin:comments_comment_change", args=[comment.pk])
     body = (
         f"A reader reported comment #{comment.pk} on “{comment.article.title}”.\n\n"
         f"{comment.body}\n\n"
@@ -59,6 +59,6 @@ def reply_posted(reply) -> int:
     body = (
         f"{reply.display_author} replied to your comment on “{reply.article.title}”:\n\n"
         f"{reply.body}\n\n"
-        f"Read it in the discussion: {reply.get_absolute_url()}\n"
+        f"Read it in the discussion: {settings.SITE_URL}{reply.get_absolute_url()}\n"
     )
     return _send(f"New reply to your comment on “{reply.article.title}”", body, [address])

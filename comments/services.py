@@ -50,8 +50,14 @@ def _retry_on_conflict[F: Callable](func: F) -> F:
                 return func(*args, **kwargs)
             except DatabaseError as exc:
                 pgcode = getattr(getattr(exc, "__cause__", None), "pgcode", None)
-                if pgcode not in RETRYABLE_PGCODES or connection.in_atomic_block:
+                if pgcode not in RETRYABLE_PGCODES:
                     raise
+                if connection.in_atomic_block:
+                    # Inside a caller's transaction (the admin's views): it is aborted, so
+                    # retrying here cannot work. Answer "busy" rather than fail.
+                    raise ThreadBusy(
+                        "The discussion is very busy right now. Please try again."
+                    ) from exc
                 logger.warning("%s: %s (attempt %d)", func.__name__, pgcode, attempt)
                 time.sleep(0.02 * attempt)
         raise ThreadBusy("The discussion is very busy right now. Please try again.")
@@ -107,7 +113,7 @@ def _check_length(body: str) -> None:
 
 def _changed(article_id: int) -> None:
     """Pages of this article's discussion are stale once this transaction commits."""
-    transaction.on_commit(lambda: Article.discussion_changed(article_id))
+    transaction.on_commit(lambda: Article.discussion_changed(article_id), robust=True)
 
 
 def _check_parent(parent: Comment, article: Article) -> None:
@@ -167,16 +173,18 @@ def comment_create(
 
 
 @_retry_on_conflict
-def comment_edit(*, comment: Comment, body: str) -> Comment:
-    """Replace a comment's text and mark it edited."""
+def comment_edit(*, comment: Comment, body: str, hold: bool = False) -> Comment:
+    """Replace a comment's text and mark it edited; ``hold`` sends it back to moderation."""
     _check_length(body)
     with transaction.atomic():
         fresh = _locked(comment.pk)
         fresh.body = body
         fresh.body_html = render_comment(body)
         fresh.edited_at = timezone.now()
+        if hold:
+            fresh.status = Comment.Status.PENDING
         fresh.full_clean(exclude=TREE_FIELDS)
-        fresh.save(update_fields=["body", "body_html", "edited_at"])
+        fresh.save(update_fields=["body", "body_html", "edited_at", "status"])
         _changed(fresh.article_id)
         return fresh
 
@@ -342,3 +350,15 @@ def comment_move(*, comment: Comment, new_parent_id: int | None) -> Comment:
         Comment._tree_manager.move_node(fresh, target, "last-child")
         _changed(fresh.article_id)
         return fresh
+
+
+def comments_keep_author_name(*, user) -> int:
+    """Before an account is deleted: its comments stay, signed with its name.
+
+    Only ``author_name`` changes (no tree field), so no thread lock is needed; the
+    comment's ``user`` then becomes NULL by the foreign key's SET_NULL.
+    """
+    count = Comment.objects.filter(user=user).update(author_name=user.get_username()[:100])
+    for article_id in set(Comment.objects.filter(user=user).values_list("article_id", flat=True)):
+        transaction.on_commit(lambda a=article_id: Article.discussion_changed(a), robust=True)
+    return count

@@ -1,4 +1,5 @@
 import contextlib
+import ipaddress
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
@@ -30,7 +32,31 @@ def see_other(url):
 
 
 def _client_ip(request):
+    """The poster's address: REMOTE_ADDR, or, behind TRUSTED_PROXY_COUNT proxies, the
+    address the outermost of them saw (the last ones in X-Forwarded-For are the proxies')."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and len(forwarded) >= proxies:
+        candidate = forwarded[-proxies]
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _reader_key(request) -> str:
+    """Who reports: an account, or for readers without one their address (hashed, so the
+    admin never shows it) — one report per person, not per browser session."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return (
+        "ip:"
+        + salted_hmac(
+            "threadline.flag", _client_ip(request) or "unknown", algorithm="sha256"
+        ).hexdigest()[:20]
+    )
 
 
 def _undecodable(request) -> bool:
@@ -169,6 +195,8 @@ def _add_errors(form, error: ValidationError) -> None:
 def reply_form(request, pk):
     """The reply form for one comment, for htmx to open inline under it."""
     comment = get_object_or_404(Comment.objects.visible().select_related("article"), pk=pk)
+    if not comment.article.accepts_comments:
+        return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
     if not request.htmx:
         return redirect(
             f"{comment.article.get_absolute_url()}?reply={comment.pk}#reply-{comment.pk}"
@@ -209,13 +237,7 @@ def comment_report(request, pk):
     comment = get_object_or_404(Comment.objects.visible().select_related("article"), pk=pk)
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not request.session.session_key:
-            request.session.save()
-        reporter = (
-            f"user:{request.user.pk}"
-            if request.user.is_authenticated
-            else f"session:{request.session.session_key}"
-        )
+        reporter = _reader_key(request)
         try:
             _, first = services.comment_flag(
                 comment=comment,
@@ -259,12 +281,25 @@ def comment_edit(request, pk):
         )
     form = EditForm(request.POST or None, initial={"body": comment.body})
     if request.method == "POST" and form.is_valid():
-        try:
-            comment = services.comment_edit(comment=comment, body=form.cleaned_data["body"])
-        except ValidationError as error:
-            _add_errors(form, error)
+        body = form.cleaned_data["body"]
+        ban = defences.ban_for(
+            user=request.user, email=comment.author_email, ip_address=_client_ip(request)
+        )
+        if ban is not None:
+            form.add_error(None, "You cannot post here. " + ban.reason)
+        elif defences.too_many_links(body):
+            form.add_error(
+                "body", f"Too many links: at most {settings.COMMENTS_MAX_LINKS} in one comment."
+            )
         else:
-            return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
+            try:
+                comment = services.comment_edit(
+                    comment=comment, body=body, hold=defences.has_blocked_words(body)
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     return render(request, "comments/edit.html", {"form": form, "comment": comment})
 
 

@@ -228,3 +228,8 @@ COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 5)  # 0: no limit
 COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
 COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for a thread's lock
+# Behind a reverse proxy: how many proxies append to X-Forwarded-For (0: trust none and use
+# the connection's address). Rate limits, bans and reports key on the poster's address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The site's own address, for links in emails.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -121,3 +121,42 @@ def test_blocked_words_hold_the_comment_for_moderation(client, article, settings
     client.post(post_url(article), {"body": "Casinos are a word apart", "author_name": "B"})
     statuses = dict(Comment.objects.values_list("body", "status"))
     assert statuses == {"Best Casino here": "pending", "Casinos are a word apart": "approved"}
+
+
+def test_a_markdown_link_counts_once(client, article, settings):
+    settings.COMMENTS_MAX_LINKS = 2
+    body = "[one](https://www.a.example) and [two](https://www.b.example)"
+    assert defences.link_count(body) == 2
+    assert client.post(post_url(article), {"body": body, "author_name": "A"}).status_code == 303
+
+
+def test_editing_in_links_or_blocked_words_is_caught(client, article, settings):
+    settings.COMMENTS_MAX_LINKS = 1
+    settings.COMMENTS_BLOCKED_WORDS = ["casino"]
+    client.post(post_url(article), {"body": "hello", "author_name": "A"})
+    comment = Comment.objects.get()
+    many = "https://a.example https://b.example"
+    response = client.post(f"/comments/{comment.pk}/edit/", {"body": many})
+    assert "Too many links" in response.content.decode()
+    client.post(f"/comments/{comment.pk}/edit/", {"body": "visit the casino"})
+    comment.refresh_from_db()
+    assert comment.body == "visit the casino" and comment.status == "pending"
+
+
+def test_behind_a_proxy_the_posters_address_comes_from_x_forwarded_for(client, article, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post(
+        post_url(article),
+        {"body": "hi", "author_name": "A"},
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert Comment.objects.get().ip_address == "203.0.113.9"
+    settings.TRUSTED_PROXY_COUNT = 0
+    client.post(
+        post_url(article),
+        {"body": "again", "author_name": "A"},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert Comment.objects.get(body="again").ip_address == "10.0.0.2"

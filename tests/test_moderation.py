@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from comments.models import Ban, Comment, Flag
+from comments.services import comment_set_status
 
 CHANGELIST = "/admin/comments/comment/"
 QUEUE = "/admin/comments/queuedcomment/"
@@ -213,8 +214,10 @@ def test_enough_distinct_reports_hide_the_comment_pending_review(article, post, 
 
     settings.COMMENTS_FLAG_THRESHOLD = 3
     comment = post("Awful")
-    for _ in range(3):
-        Client().post(f"/comments/{comment.pk}/report/", {"reason": "abuse"})
+    for i in range(3):  # three readers, three addresses
+        Client().post(
+            f"/comments/{comment.pk}/report/", {"reason": "abuse"}, REMOTE_ADDR=f"192.0.2.{i + 1}"
+        )
     comment.refresh_from_db()
     assert comment.status == Comment.Status.PENDING
     assert "Awful" not in client.get(article.get_absolute_url()).content.decode()
@@ -333,3 +336,57 @@ def test_moving_under_its_own_reply_is_refused_with_a_message(editor_client, pos
     assert "cannot move under itself or its own reply" in response.content.decode()
     top.refresh_from_db()
     assert top.parent_id is None
+
+
+def test_deleting_an_account_keeps_its_comments_signed_with_its_name(client, article):
+    user = User.objects.create_user("leaving", password="pw-leaving-1")
+    client.force_login(user)
+    client.post(post_url(article), {"body": "my last words"})
+    user.delete()
+    comment = Comment.objects.get()
+    assert comment.user is None and comment.author_name == "leaving"
+    client.logout()
+    assert "leaving" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_ban_action_skips_comments_with_nothing_to_ban_by(editor_client, post):
+    nameless = post("imported, no email, no address")
+    response = run_action(editor_client, "ban_authors", [nameless])
+    assert response.status_code == 200
+    assert "had no account, email or address to ban" in response.content.decode()
+    assert not Ban.objects.exists()
+
+
+def test_approving_on_the_change_form_clears_the_reports(editor_client, post):
+    comment = post("reported but fine")
+    Flag.objects.create(comment=comment, reporter="ip:x", reason="spam")
+    comment_set_status(comment=comment, status=Comment.Status.PENDING)
+    editor_client.post(
+        f"{CHANGELIST}{comment.pk}/change/",
+        change_data(Comment.objects.get(pk=comment.pk), status="approved"),
+    )
+    assert Comment.objects.get(pk=comment.pk).status == "approved"
+    assert not Flag.objects.filter(reviewed=False).exists()
+    assert "Moderation queue: 0 comments waiting" in editor_client.get("/admin/").content.decode()
+
+
+def test_one_reader_cannot_hide_a_comment_alone(article, post, settings):
+    from django.test import Client
+
+    settings.COMMENTS_FLAG_THRESHOLD = 2
+    comment = post("Unpopular but fine")
+    for _ in range(3):  # three fresh sessions, one address
+        Client().post(f"/comments/{comment.pk}/report/", {"reason": "abuse"})
+    assert Flag.objects.count() == 1
+    assert Comment.objects.get(pk=comment.pk).status == "approved"
+    Client().post(f"/comments/{comment.pk}/report/", {"reason": "abuse"}, REMOTE_ADDR="192.0.2.44")
+    assert Comment.objects.get(pk=comment.pk).status == "pending"
+
+
+def test_reports_never_store_a_session_key(client, post):
+    comment = post("x")
+    client.get("/")  # a session exists
+    client.post(f"/comments/{comment.pk}/report/", {"reason": "spam"})
+    flag = Flag.objects.get()
+    assert flag.reporter.startswith("ip:")
+    assert client.session.session_key not in flag.reporter
