@@ -6,7 +6,7 @@ PORT ?= 8000
 # Development defaults; the environment overrides them (see README, "Settings").
 export DEBUG ?= 1
 
-.PHONY: run test lint bench serve venv migrate demo lock clean
+.PHONY: run test lint bench serve audit venv migrate demo lock clean
 
 # Find Python 3.13 (.python-version): pyenv first, then python3.13 on PATH, then any
 # python3 that is at least 3.12.
@@ -56,6 +56,12 @@ serve: venv
 # Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md.
 bench: venv
 	$(PY) bench/run.py
+
+# Known vulnerabilities in the locked dependencies (needs PyPI's JSON API or OSV; --strict
+# fails when a package could not be checked, rather than passing silently).
+audit: venv
+	$(PY) -m pip install --quiet pip-audit==2.10.1
+	$(VENV)/bin/pip-audit --strict --progress-spinner off -r requirements.lock
 
 lint: venv
 	$(VENV)/bin/ruff check .
