@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from comments import defences
+from comments import defences, services
 from comments.models import Comment, Flag
 
 
@@ -60,10 +60,10 @@ class CommentForm(forms.Form):
         )
         if parent is None:
             raise forms.ValidationError("The comment you replied to does not exist.")
-        if parent.article_id != self.article.pk:
-            raise forms.ValidationError("That comment belongs to another article.")
-        if not parent.is_visible:
-            raise forms.ValidationError("That comment can no longer be replied to.")
+        try:  # checked again under the thread's lock when the reply is stored
+            services.check_parent(parent, self.article)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["parent"]) from None
         return parent.pk
 
 

@@ -116,7 +116,8 @@ def _changed(article_id: int) -> None:
     transaction.on_commit(lambda: Article.discussion_changed(article_id), robust=True)
 
 
-def _check_parent(parent: Comment, article: Article) -> None:
+def check_parent(parent: Comment, article: Article) -> None:
+    """Refuse a reply to a comment of another article, or to one no longer shown."""
     if parent.article_id != article.pk:
         raise ValidationError({"parent": "That comment belongs to another article."})
     if not parent.is_visible:
@@ -151,7 +152,7 @@ def comment_create(
                 raise ValidationError(
                     {"parent": "The comment you replied to does not exist."}
                 ) from None
-            _check_parent(parent, article)
+            check_parent(parent, article)
         else:
             _advisory_lock(NEW_TREE_LOCK, 0)
         comment = Comment(
