@@ -208,9 +208,14 @@ class ModerationMixin:
 
     @admin.display(description="author")
     def author(self, obj):
-        if obj.user_id:
-            url = reverse("admin:auth_user_change", args=[obj.user_id])
-            return format_html('<a href="{}">{}</a>', url, obj.user.get_username())
+        if obj.user_id:  # editors may not open accounts: link to the account's comments
+            url = reverse("admin:comments_comment_changelist")
+            return format_html(
+                '<a href="{}?user__id__exact={}" title="Comments from this account">{}</a>',
+                url,
+                obj.user_id,
+                obj.user.get_username(),
+            )
         return format_html("{}<br><small>{}</small>", obj.author_name, obj.author_email or "—")
 
     @admin.display(description="IP", ordering="ip_address")
@@ -219,6 +224,8 @@ class ModerationMixin:
 
     @admin.display(description="on the site")
     def on_site(self, obj):
+        if not obj.is_visible:
+            return "not shown"  # held, spam, removed or deleted: readers get a 404
         return format_html('<a href="{}">view</a>', obj.get_absolute_url())
 
 
@@ -262,6 +269,10 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # comments come from readers, through the site's form
 
+    def lookup_allowed(self, lookup, value, request):
+        # The author column links to one account's comments.
+        return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
+
     def save_model(self, request, obj, form, change):
         """Save through the services: a new parent moves the comment with its replies."""
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
@@ -286,15 +297,14 @@ class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
     """Held and reported comments, oldest first; one click approves, removes or marks spam."""
 
     list_display = [
-        "created_at",
-        "thread_excerpt",
+        "full_text",
+        "decide",
         "status_badge",
         "flag_count",
         "author",
         "ip",
-        "article",
-        "on_site",
-        "decide",
+        "article_title",
+        "created_at",
     ]
     list_display_links = None
     list_filter = ["status", "article"]
@@ -319,6 +329,16 @@ class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_moderate_permission(request)
+
+    @admin.display(description="comment")
+    def full_text(self, obj):
+        """The whole text: an editor decides on what readers would see, not an excerpt."""
+        return format_html('<div class="tl-full-text">{}</div>', obj.body)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"title": "Moderation queue", **(extra_context or {})}
+        )
 
     @admin.display(description="decide")
     def decide(self, obj):

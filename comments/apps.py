@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
-from django.db.models.signals import pre_delete
+from django.db.models.signals import post_migrate, pre_delete
 
 
 class CommentsConfig(AppConfig):
@@ -8,7 +8,10 @@ class CommentsConfig(AppConfig):
     verbose_name = "Comments"
 
     def ready(self):
-        from comments import services
+        from comments import roles, services
+
+        def editors_group(sender, **kwargs):
+            roles.ensure_editors_group()
 
         def keep_author_name(sender, instance, **kwargs):
             services.comments_keep_author_name(user=instance)
@@ -19,3 +22,4 @@ class CommentsConfig(AppConfig):
             weak=False,
             dispatch_uid="comments.keep_author_name",
         )
+        post_migrate.connect(editors_group, sender=self, dispatch_uid="comments.editors_group")

@@ -3,20 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-EDITOR_PERMISSIONS = {
-    "comments": [
-        "can_moderate",
-        "view_comment",
-        "change_comment",
-        "view_flag",
-        "change_flag",
-        "view_ban",
-        "add_ban",
-        "change_ban",
-        "delete_ban",
-    ],
-    "articles": ["view_article", "add_article", "change_article"],
-}
+from comments.roles import ensure_editors_group
 
 
 def create_editors(apps, schema_editor):
@@ -25,13 +12,7 @@ def create_editors(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    editors, _ = Group.objects.get_or_create(name="Editors")
-    for app_label, codenames in EDITOR_PERMISSIONS.items():
-        editors.permissions.add(
-            *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+    ensure_editors_group(apps)
 
 
 def remove_editors(apps, schema_editor):

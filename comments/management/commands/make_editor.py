@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+
+from comments.roles import ensure_editors_group
 
 
 class Command(BaseCommand):
@@ -17,5 +18,5 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username!r}. Create one first.") from None
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-        user.groups.add(Group.objects.get(name="Editors"))
+        user.groups.add(ensure_editors_group())
         self.stdout.write(f"{username} is now an editor: they can log in at /admin/.")
