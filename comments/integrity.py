@@ -182,8 +182,8 @@ def repair_threads(tree_ids: Iterable[int]) -> list[int]:
         for tree_id in rebuilt:
             Comment._tree_manager.partial_rebuild(tree_id)
         articles = {row.article_id for row in rows} | {c.article_id for c in changed}
-        for article_id in articles:  # cached pages showed the broken shape
-            transaction.on_commit(lambda a=article_id: Article.discussion_changed(a), robust=True)
+        for article_id in sorted(articles):  # cached pages showed the broken shape
+            Article.discussion_changed(article_id)
     return rebuilt
 
 

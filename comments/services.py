@@ -112,8 +112,10 @@ def _check_length(body: str) -> None:
 
 
 def _changed(article_id: int) -> None:
-    """Pages of this article's discussion are stale once this transaction commits."""
-    transaction.on_commit(lambda: Article.discussion_changed(article_id), robust=True)
+    """Make cached pages of this article's discussion stale, in the writer's transaction
+    (a bump after the commit would be lost if the process died in between). Called last:
+    the article row stays locked from here to the commit, always after the thread locks."""
+    Article.discussion_changed(article_id)
 
 
 def check_parent(parent: Comment, article: Article) -> None:
@@ -199,12 +201,13 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     """
     with transaction.atomic():
         fresh = _locked(comment.pk)
-        _changed(fresh.article_id)
         if fresh.rght - fresh.lft > 1:
             fresh.deleted_at = timezone.now()
             fresh.save(update_fields=["deleted_at"])
+            _changed(fresh.article_id)
             return fresh
         fresh.delete()
+        _changed(fresh.article_id)
         return None
 
 
@@ -242,7 +245,7 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
         target_pks = list(targets.values_list("pk", flat=True))
         Comment.objects.filter(pk__in=target_pks).update(status=status)
         Flag.objects.filter(comment_id__in=target_pks).update(reviewed=True)
-        for article_id in {row.article_id for row in rows}:
+        for article_id in sorted({row.article_id for row in rows}):
             _changed(article_id)
         return list(Comment.objects.filter(pk__in=target_pks).order_by("tree_id", "lft"))
 
@@ -322,8 +325,8 @@ def comment_delete(*, comment: Comment) -> int:
         except Comment.DoesNotExist:
             return 0  # already gone with an ancestor deleted in the same request
         count = fresh.get_descendant_count() + 1
-        _changed(fresh.article_id)
         fresh.delete()
+        _changed(fresh.article_id)
         return count
 
 
@@ -360,6 +363,8 @@ def comments_keep_author_name(*, user) -> int:
     comment's ``user`` then becomes NULL by the foreign key's SET_NULL.
     """
     count = Comment.objects.filter(user=user).update(author_name=user.get_username()[:100])
-    for article_id in set(Comment.objects.filter(user=user).values_list("article_id", flat=True)):
-        transaction.on_commit(lambda a=article_id: Article.discussion_changed(a), robust=True)
+    for article_id in sorted(
+        set(Comment.objects.filter(user=user).values_list("article_id", flat=True))
+    ):
+        _changed(article_id)
     return count

@@ -6,23 +6,17 @@ configured number are accepted; every other one gets a 429 with a readable messa
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from comments.models import Comment
+from tests.servers import app_servers
 
-ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 LIMIT = 5
 POSTS = 100
@@ -38,22 +32,6 @@ def redis_available():
     return True
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port, deadline):
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn on port {port} did not start")
-
-
 @pytest.fixture
 def two_app_servers(transactional_db):
     if not redis_available():
@@ -63,51 +41,13 @@ def two_app_servers(transactional_db):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        "REDIS_URL": REDIS_URL,
-        "COMMENTS_RATE_LIMIT": f"{LIMIT}/d",  # a day-long window: no boundary mid-test
-        "COMMENTS_MIN_SUBMIT_SECONDS": "0",
-        "COMMENTS_REFUSE_DUPLICATES": "0",
-        "CONN_MAX_AGE": "0",
-    }
-    ports = [free_port(), free_port()]
-    servers = [
-        subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for port in ports
-    ]
-    try:
-        deadline = time.monotonic() + 30
-        for port in ports:
-            wait_for(port, deadline)
-        yield ports
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=10)
+    with app_servers(
+        2,
+        REDIS_URL=REDIS_URL,
+        COMMENTS_RATE_LIMIT=f"{LIMIT}/d",  # a day-long window: no boundary mid-test
+        CONN_MAX_AGE=0,
+    ) as servers:
+        yield [server.port for server in servers]
 
 
 @pytest.mark.postgres
