@@ -274,3 +274,13 @@ def test_logged_in_author_edits_own_comment(client, article):
     client.post(f"/comments/{comment.pk}/edit/", {"body": "v2"})
     comment.refresh_from_db()
     assert comment.body == "v2"
+
+
+def test_text_full_of_brackets_renders_as_text_not_as_links(client, article):
+    """Past 200 "[" a comment is rendered without link syntax (markdown-it-py would try
+    each bracket as a link: seconds of work for a 10,000-character comment)."""
+    body = "[x](https://example.org) " + "[" * 5000
+    response = client.post(post_url(article), {"body": body, "author_name": "A"})
+    assert response.status_code == 303
+    html = Comment.objects.get().body_html
+    assert "<a " not in html and "[" * 5000 in html
