@@ -1548,7 +1548,8 @@ PROPOSALS = """\
 
 For the app's owners (the bench changes no app file). Measured effects are above.
 
-1. **ReDoS: text with many `[`** (`comments/markup.py`). Render it with link syntax off; a
+1. **ReDoS: text with many `[`** (`comments/markup.py`; applied, the figures above
+   include it). Render it with link syntax off; a
    comment may hold at most `COMMENTS_MAX_LENGTH` characters and `COMMENTS_MAX_LINKS` links,
    so one with over 200 `[` is not a list of links. Brackets stay text; code blocks are not
    affected.
@@ -1591,7 +1592,8 @@ For the app's owners (the bench changes no app file). Measured effects are above
 
    and `{% partialdef nodes %}{% comment_nodes nodes %}{% endpartialdef %}`.
 
-3. **Cache output sanitizing** (`comments/markup.py`). Same guarantee (the result is nh3's
+3. **Cache output sanitizing** (`comments/markup.py`; applied, the figures above
+   include it). Same guarantee (the result is nh3's
    answer for exactly the stored HTML), paid once per distinct body and worker:
 
    ```python
