@@ -212,9 +212,9 @@ class ArticleThreads:
         budget = settings.COMMENTS_PAGE_MAX
         deepest = settings.COMMENTS_MAX_DEPTH
         rows = list(
-            Comment.objects.filter(article=self.article, tree_id__in=tree_ids, level__lte=deepest)
-            .select_related("user")
-            .order_by("tree_id", "lft")[: budget + 1]
+            Comment.objects.for_thread(self.article).filter(
+                tree_id__in=tree_ids, level__lte=deepest
+            )[: budget + 1]
         )
         truncated_at = rows[budget - 1] if len(rows) > budget else None
         rows = rows[:budget]
