@@ -2,26 +2,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from comments.markup import render_article, sanitize
+from core.markup import render_article, sanitize
 
 
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         return self.filter(published_at__lte=timezone.now())
-
-    def with_response_counts(self):
-        """Annotate ``response_count``: comments a reader can see (approved, not deleted)."""
-        return self.annotate(
-            response_count=Count(
-                "comments",
-                filter=Q(comments__status="approved", comments__deleted_at__isnull=True),
-            )
-        )
 
 
 class Article(models.Model):
@@ -80,7 +71,11 @@ class Article(models.Model):
 
     @classmethod
     def discussion_changed(cls, article_id: int) -> None:
-        """Make cached pages of this article's discussion stale (after a committed write)."""
+        """Make cached pages of this article's discussion stale.
+
+        Called by every write to the discussion as its last statement, inside the writer's
+        transaction: the new version commits with the write, or neither does.
+        """
         cls.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)
 
     @property
@@ -90,13 +85,6 @@ class Article(models.Model):
             return False
         days = settings.COMMENTS_CLOSE_AFTER_DAYS
         return not days or timezone.now() < self.published_at + timedelta(days=days)
-
-    def holds(self, user) -> bool:
-        """Whether a new comment by ``user`` waits for an editor's approval."""
-        policy = self.moderation or settings.COMMENTS_MODERATION
-        if policy == self.Moderation.ALL:
-            return True
-        return policy == self.Moderation.ANONYMOUS and not (user and user.is_authenticated)
 
     @property
     def rendered_body(self):

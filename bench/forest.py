@@ -9,7 +9,7 @@ import random
 from django.db import connection
 from django.db.models import Max
 
-from comments.markup import render_comment
+from core.markup import render_comment
 from comments.models import Comment
 
 

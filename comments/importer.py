@@ -1,7 +1,7 @@
 """Import a discussion saved as plain text: an article, then its numbered responses.
 
 The format is what a reader gets by copying a blog post and its comments out of a
-browser; ``articles/demo/raqqa-thread.txt`` is one::
+browser; ``comments/demo/raqqa-thread.txt`` is one::
 
     Title of the article
 

@@ -27,8 +27,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 
 from articles.models import Article
+from comments.locks import lock_new_tree, lock_thread
 from comments.models import Comment
-from comments.services import NEW_TREE_LOCK, THREAD_LOCK, _advisory_lock
 
 FIELDS = ("pk", "tree_id", "lft", "rght", "level", "parent_id", "article_id")
 
@@ -165,7 +165,7 @@ def repair_threads(tree_ids: Iterable[int]) -> list[int]:
     with transaction.atomic():
         # Taken first, as everywhere: it orders repairs among themselves, and fresh
         # tree_ids below come from max(tree_id) + 1 like django-mptt's.
-        _advisory_lock(NEW_TREE_LOCK, 0)
+        lock_new_tree()
         locked = _lock_linked_threads(set(tree_ids))
         rows = list(
             Comment.objects.filter(tree_id__in=locked)
@@ -196,7 +196,7 @@ def _lock_linked_threads(wanted: set[int]) -> set[int]:
     locked: set[int] = set()
     while wanted - locked:
         for tree_id in sorted(wanted - locked):
-            _advisory_lock(THREAD_LOCK, tree_id)
+            lock_thread(tree_id)
             locked.add(tree_id)
         in_locked = Comment.objects.filter(tree_id__in=locked)
         wanted |= set(

@@ -1,6 +1,6 @@
 from django.http import HttpResponse
 
-from comments.services import ThreadBusy
+from comments.locks import ThreadBusy
 
 
 class ServiceUnavailableMiddleware:

@@ -6,13 +6,35 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from comments.markup import sanitize
+from core.markup import sanitize
+
+
+class CommentStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    APPROVED = "approved", _("approved")
+    SPAM = "spam", _("spam")
+    REMOVED = "removed", _("removed")
+
+
+def visible_q(prefix: str = "") -> Q:
+    """The one definition of a *visible* comment: approved and not deleted by its author.
+
+    ``prefix`` reaches it through a relation (``visible_q("comments__")`` on articles).
+    ``Comment.is_visible`` is the same rule for a row already in memory.
+    """
+    return Q(**{f"{prefix}status": CommentStatus.APPROVED, f"{prefix}deleted_at__isnull": True})
+
+
+def has_replies_q() -> Q:
+    """Comments with at least one reply (nested sets: a leaf has ``rght == lft + 1``).
+    ``Comment.has_replies`` is the same rule for a row in memory."""
+    return Q(rght__gt=F("lft") + 1)
 
 
 class CommentQuerySet(models.QuerySet):
     def visible(self):
         """Comments a reader sees as comments: approved and not deleted by their author."""
-        return self.filter(status=Comment.Status.APPROVED, deleted_at__isnull=True)
+        return self.filter(visible_q())
 
     def in_moderation(self):
         """What editors must look at: held comments and reported ones not yet reviewed."""
@@ -34,11 +56,7 @@ class Comment(MPTTModel):
     ``comments.services``.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        APPROVED = "approved", _("approved")
-        SPAM = "spam", _("spam")
-        REMOVED = "removed", _("removed")
+    Status = CommentStatus
 
     article = models.ForeignKey(
         "articles.Article",
@@ -96,11 +114,7 @@ class Comment(MPTTModel):
                 name="comment_roots_idx",
             ),
             # "N responses".
-            models.Index(
-                fields=["article"],
-                condition=Q(status="approved", deleted_at__isnull=True),
-                name="comment_visible_idx",
-            ),
+            models.Index(fields=["article"], condition=visible_q(), name="comment_visible_idx"),
             # The duplicate check: a poster's latest comment, by account, email or address.
             models.Index(fields=["user", "-created_at"], name="comment_user_recent_idx"),
             models.Index(
@@ -137,8 +151,14 @@ class Comment(MPTTModel):
         return self.author_name
 
     @property
-    def is_visible(self):
-        return self.status == self.Status.APPROVED and self.deleted_at is None
+    def is_visible(self) -> bool:
+        """``visible_q()`` for this row."""
+        return self.status == CommentStatus.APPROVED and self.deleted_at is None
+
+    @property
+    def has_replies(self) -> bool:
+        """``has_replies_q()`` for this row."""
+        return self.rght - self.lft > 1
 
     @property
     def rendered_body(self):
@@ -172,7 +192,7 @@ class Flag(models.Model):
     reporter = models.CharField(
         _("reporter"),
         max_length=100,
-        help_text=_('"user:<id>" for an account, "session:<key>" for a reader without one.'),
+        help_text=_('"user:<id>" for an account, "ip:<keyed hash of the address>" without one.'),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

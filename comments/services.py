@@ -1,103 +1,30 @@
 """Every write that changes a comment tree goes through this module.
 
-Locking (PostgreSQL; see "How trees stay correct" in the README):
-
-* A thread (one top-level comment and all its replies, one ``tree_id``) is guarded by the
-  transaction-scoped advisory lock ``(THREAD_LOCK, tree_id)``. Writers of one thread queue
-  up; readers and writers of other threads are never blocked.
-* Allocating a new ``tree_id`` (a new top-level comment, or a reply moved out to the top)
-  takes ``(NEW_TREE_LOCK, 0)``, because django-mptt computes ``max(tree_id) + 1``.
-* Locks are taken in that order (new-tree first, then threads in ascending ``tree_id``),
-  rows are re-read after the lock is held, and a deadlock or serialization failure is
-  retried a few times before :class:`ThreadBusy` is raised (answered as a 503).
-
-SQLite has a single writer, so the transaction alone serializes writes there.
+Each function validates, takes the locks it needs from ``comments.locks`` (the thread's, and
+the new-tree lock before it when a ``tree_id`` is allocated), re-reads its rows under them
+and writes in one transaction, retried on conflict and answered 503 when the thread stays
+busy. See docs/locking.md. Status changes go through ``comments_moderate`` alone, which
+also settles the reports on the comments it changes.
 """
-
-import functools
-import logging
-import time
-from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from articles.models import Article
-from comments.markup import render_comment
+from comments.locks import (
+    lock_comment,
+    lock_new_tree,
+    lock_thread_of,
+    lock_threads_of,
+    retry_on_conflict,
+)
 from comments.models import Comment, Flag
+from core.markup import render_comment
 
-logger = logging.getLogger(__name__)
-
-THREAD_LOCK = 0x7411
-NEW_TREE_LOCK = 0x7412
-RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
-MAX_ATTEMPTS = 4
 TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
-
-
-class ThreadBusy(Exception):
-    """The thread could not be written after several attempts; try again shortly."""
-
-
-def _retry_on_conflict[F: Callable](func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return func(*args, **kwargs)
-            except DatabaseError as exc:
-                pgcode = getattr(getattr(exc, "__cause__", None), "pgcode", None)
-                if pgcode not in RETRYABLE_PGCODES:
-                    raise
-                if connection.in_atomic_block:
-                    # Inside a caller's transaction (the admin's views): it is aborted, so
-                    # retrying here cannot work. Answer "busy" rather than fail.
-                    raise ThreadBusy(
-                        "The discussion is very busy right now. Please try again."
-                    ) from exc
-                logger.warning("%s: %s (attempt %d)", func.__name__, pgcode, attempt)
-                time.sleep(0.02 * attempt)
-        raise ThreadBusy("The discussion is very busy right now. Please try again.")
-
-    return wrapper
-
-
-def _advisory_lock(kind: int, key: int) -> None:
-    """Wait for a transaction-scoped advisory lock, at most COMMENTS_LOCK_TIMEOUT_MS (then
-    PostgreSQL raises lock_not_available, which the retry wrapper handles)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s, %s)",
-                [f"{settings.COMMENTS_LOCK_TIMEOUT_MS}ms", kind, key],
-            )
-
-
-def _lock_thread_of(pk: int) -> Comment:
-    """Take the lock of the thread holding comment ``pk`` and return the row re-read under it.
-
-    A comment's ``tree_id`` changes only when it is moved, which happens under the lock of
-    its old thread; so if it changed between the read and the lock, read and lock again.
-    """
-    while True:
-        tree_id = Comment.objects.filter(pk=pk).values_list("tree_id", flat=True).first()
-        if tree_id is None:
-            raise Comment.DoesNotExist(pk)
-        _advisory_lock(THREAD_LOCK, tree_id)
-        comment = Comment.objects.select_related("article").get(pk=pk)
-        if comment.tree_id == tree_id:
-            return comment
-
-
-def _locked(pk: int) -> Comment:
-    """The comment re-read under its thread's lock; a clear error if it is gone."""
-    try:
-        return _lock_thread_of(pk)
-    except Comment.DoesNotExist:
-        raise ValidationError("That comment no longer exists.") from None
 
 
 def _check_length(body: str) -> None:
@@ -118,6 +45,17 @@ def _changed(article_id: int) -> None:
     Article.discussion_changed(article_id)
 
 
+def check_move(comment: Comment, new_parent: Comment | None) -> None:
+    """Refuse a move under a comment of another article, or under the comment itself or
+    one of its own replies (the form checks it for the editor; the service under the lock)."""
+    if new_parent is None:
+        return
+    if new_parent.article_id != comment.article_id:
+        raise ValidationError({"parent": "The new parent belongs to another article."})
+    if new_parent.tree_id == comment.tree_id and comment.lft <= new_parent.lft < comment.rght:
+        raise ValidationError({"parent": "A comment cannot move under itself or its own reply."})
+
+
 def check_parent(parent: Comment, article: Article) -> None:
     """Refuse a reply to a comment of another article, or to one no longer shown."""
     if parent.article_id != article.pk:
@@ -126,7 +64,7 @@ def check_parent(parent: Comment, article: Article) -> None:
         raise ValidationError({"parent": "That comment can no longer be replied to."})
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_create(
     *,
     article: Article,
@@ -149,14 +87,14 @@ def comment_create(
         parent = None
         if parent_id is not None:
             try:
-                parent = _lock_thread_of(parent_id)
+                parent = lock_thread_of(parent_id)
             except Comment.DoesNotExist:
                 raise ValidationError(
                     {"parent": "The comment you replied to does not exist."}
                 ) from None
             check_parent(parent, article)
         else:
-            _advisory_lock(NEW_TREE_LOCK, 0)
+            lock_new_tree()
         comment = Comment(
             article=article,
             parent=parent,
@@ -175,12 +113,12 @@ def comment_create(
         return comment
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_edit(*, comment: Comment, body: str, hold: bool = False) -> Comment:
     """Replace a comment's text and mark it edited; ``hold`` sends it back to moderation."""
     _check_length(body)
     with transaction.atomic():
-        fresh = _locked(comment.pk)
+        fresh = lock_comment(comment.pk)
         fresh.body = body
         fresh.body_html = render_comment(body)
         fresh.edited_at = timezone.now()
@@ -192,7 +130,7 @@ def comment_edit(*, comment: Comment, body: str, hold: bool = False) -> Comment:
         return fresh
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     """Delete at the author's request.
 
@@ -200,8 +138,8 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     place; one without replies is removed from the tree. Returns the placeholder, or None.
     """
     with transaction.atomic():
-        fresh = _locked(comment.pk)
-        if fresh.rght - fresh.lft > 1:
+        fresh = lock_comment(comment.pk)
+        if fresh.has_replies:
             fresh.deleted_at = timezone.now()
             fresh.save(update_fields=["deleted_at"])
             _changed(fresh.article_id)
@@ -211,20 +149,7 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
         return None
 
 
-def _lock_threads_of(pks) -> list[Comment]:
-    """Lock the threads holding these comments, in ascending ``tree_id`` order (so two bulk
-    writers cannot deadlock), and return the rows re-read under the locks."""
-    pks = set(pks)
-    while True:
-        tree_ids = sorted(set(Comment.objects.filter(pk__in=pks).values_list("tree_id", flat=True)))
-        for tree_id in tree_ids:
-            _advisory_lock(THREAD_LOCK, tree_id)
-        rows = list(Comment.objects.filter(pk__in=pks).order_by("tree_id", "lft"))
-        if {row.tree_id for row in rows} <= set(tree_ids):
-            return rows
-
-
-@_retry_on_conflict
+@retry_on_conflict
 def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[Comment]:
     """Give these comments (and, ``with_replies``, every reply under them) a new status.
 
@@ -235,7 +160,7 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
     if status not in Comment.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     with transaction.atomic():
-        rows = _lock_threads_of(pks)
+        rows = lock_threads_of(pks)
         targets = Comment.objects.filter(pk__in=[row.pk for row in rows])
         if with_replies:
             subtree = Q(pk__in=[])
@@ -258,7 +183,7 @@ def comment_set_status(*, comment: Comment, status: str) -> Comment:
     raise ValidationError("That comment no longer exists.")
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_flag(
     *, comment: Comment, reporter: str, reason: str, text: str = "", user=None, ip_address=None
 ) -> tuple[Flag, bool]:
@@ -268,7 +193,7 @@ def comment_flag(
     pending) until an editor reviews it. A second report by the same reader is refused.
     """
     with transaction.atomic():
-        fresh = _locked(comment.pk)
+        fresh = lock_comment(comment.pk)
         if not fresh.is_visible:
             raise ValidationError("This comment is no longer shown.")
         if Flag.objects.filter(comment=fresh, reporter=reporter).exists():
@@ -291,19 +216,20 @@ def comment_flag(
         return flag, Flag.objects.filter(comment=fresh).count() == 1
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_update(*, comment: Comment, **changes) -> Comment:
-    """An editor changes a comment's text, author fields or status (never its place).
+    """An editor changes a comment's text or author fields (never its place, nor its
+    status: that is ``comments_moderate``, which also settles reports).
 
-    ``changes`` may hold body, author_name, author_email and status; others are refused.
+    ``changes`` may hold body, author_name and author_email; others are refused.
     """
-    allowed = {"body", "author_name", "author_email", "status"}
+    allowed = {"body", "author_name", "author_email"}
     if "body" in changes:
         _check_length(changes["body"])
     if unknown := set(changes) - allowed:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        fresh = _locked(comment.pk)
+        fresh = lock_comment(comment.pk)
         body_changed = "body" in changes and changes["body"] != fresh.body
         for field, value in changes.items():
             setattr(fresh, field, value)
@@ -316,12 +242,12 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
         return fresh
 
 
-@_retry_on_conflict
-def comment_delete(*, comment: Comment) -> int:
+@retry_on_conflict
+def comment_purge(*, comment: Comment) -> int:
     """Delete a comment and all its replies for good; returns how many rows went."""
     with transaction.atomic():
         try:
-            fresh = _lock_thread_of(comment.pk)
+            fresh = lock_thread_of(comment.pk)
         except Comment.DoesNotExist:
             return 0  # already gone with an ancestor deleted in the same request
         count = fresh.get_descendant_count() + 1
@@ -330,25 +256,21 @@ def comment_delete(*, comment: Comment) -> int:
         return count
 
 
-@_retry_on_conflict
+@retry_on_conflict
 def comment_move(*, comment: Comment, new_parent_id: int | None) -> Comment:
     """Move a comment and its replies under another comment of the same article (as its
     last reply), or, with no new parent, out to the top level as a thread of its own."""
     with transaction.atomic():
         if new_parent_id is None:
-            _advisory_lock(NEW_TREE_LOCK, 0)
+            lock_new_tree()
         wanted = [comment.pk] if new_parent_id is None else [comment.pk, new_parent_id]
-        rows = {row.pk: row for row in _lock_threads_of(wanted)}
+        rows = {row.pk: row for row in lock_threads_of(wanted)}
         if comment.pk not in rows:
             raise ValidationError("That comment no longer exists.")
         fresh, target = rows[comment.pk], rows.get(new_parent_id)
-        if new_parent_id is not None:
-            if target is None:
-                raise ValidationError({"parent": "The new parent does not exist."})
-            if target.article_id != fresh.article_id:
-                raise ValidationError({"parent": "The new parent belongs to another article."})
-            if target.tree_id == fresh.tree_id and fresh.lft <= target.lft < fresh.rght:
-                raise ValidationError({"parent": "A comment cannot move under its own reply."})
+        if new_parent_id is not None and target is None:
+            raise ValidationError({"parent": "The new parent does not exist."})
+        check_move(fresh, target)
         if fresh.parent_id == new_parent_id:
             return fresh
         Comment._tree_manager.move_node(fresh, target, "last-child")

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from comments import views
+from comments import pages, views
 
 urlpatterns = [
+    path("", pages.article_list, name="home"),
+    path("articles/<slug:slug>/", pages.article_detail, name="article_detail"),
     path("articles/<slug:slug>/comments/", views.comment_post, name="comment_post"),
-    path("comments/<int:pk>/", views.comment_permalink, name="comment_permalink"),
-    path("comments/<int:pk>/thread/", views.comment_thread, name="comment_thread"),
-    path("comments/<int:pk>/reply/", views.reply_form, name="comment_reply_form"),
+    path("comments/<int:pk>/", pages.comment_permalink, name="comment_permalink"),
+    path("comments/<int:pk>/thread/", pages.comment_thread, name="comment_thread"),
+    path("comments/<int:pk>/reply/", pages.reply_form, name="comment_reply_form"),
     path("comments/<int:pk>/report/", views.comment_report, name="comment_report"),
     path("comments/<int:pk>/edit/", views.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete/", views.comment_delete, name="comment_delete"),

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from comments.models import Comment
-from comments.services import THREAD_LOCK
+from comments.locks import THREAD_LOCK
 
 pytestmark = pytest.mark.postgres
 

@@ -1,4 +1,4 @@
-"""Markdown to safe HTML: the one place where text from users becomes markup.
+"""Markdown to safe HTML: the one place where text from users becomes markup (both apps use it).
 
 Markdown is parsed with markdown-it-py's ``js-default`` preset, which leaves raw HTML as
 text; the result is then cleaned by nh3 against an allow-list. ``sanitize`` is the only

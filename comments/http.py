@@ -1,0 +1,78 @@
+"""What the views read from a request: who is looking, from where, and what they asked for."""
+
+import ipaddress
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.utils.crypto import salted_hmac
+
+from comments import ownership
+from comments.nodes import Viewer
+from comments.selectors import DEFAULT_ORDER, ORDERS
+
+ORDER_COOKIE = "thread_order"
+
+
+def viewer_for(request) -> Viewer:
+    return Viewer(
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        owned_ids=ownership.owned_ids(request),
+    )
+
+
+def int_param(value):
+    """A positive integer from a query or form value, else None (never an error)."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+def order_of(request) -> str:
+    """The order the reader asked for (query, then their cookie), else the default."""
+    order = request.GET.get("order") or request.COOKIES.get(ORDER_COOKIE)
+    return order if order in ORDERS else DEFAULT_ORDER
+
+
+def see_other(url):
+    """A 303: after a successful POST the browser GETs the result."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def client_ip(request):
+    """The poster's address: REMOTE_ADDR, or, behind TRUSTED_PROXY_COUNT proxies, the
+    address the outermost of them saw (the last ones in X-Forwarded-For are the proxies')."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and len(forwarded) >= proxies:
+        candidate = forwarded[-proxies]
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            pass
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def reader_key(request) -> str:
+    """Who reports: an account, or for readers without one their address (hashed, so the
+    admin never shows it) — one report per person, not per browser session."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return (
+        "ip:"
+        + salted_hmac(
+            "threadline.flag", client_ip(request) or "unknown", algorithm="sha256"
+        ).hexdigest()[:20]
+    )
+
+
+def undecodable(request) -> bool:
+    """True when a form post carries bytes that are not UTF-8 (Django would replace them)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return False
+    try:
+        parse_qsl(request.body.decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return False

@@ -1,0 +1,146 @@
+"""The pages that show discussions: the article list, the article page with its discussion,
+a focused subtree, permalinks and the inline reply form. Reads come from
+``comments.selectors``; nothing here writes."""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponseForbidden
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import get_conditional_response
+
+from articles.models import Article
+from comments import selectors
+from comments.forms import CommentForm
+from comments.http import ORDER_COOKIE, int_param, order_of, viewer_for
+
+CLOSED_MESSAGE = "Comments are closed on this article."
+
+
+def article_list(request):
+    return render(request, "articles/article_list.html", {"articles": selectors.article_list()})
+
+
+def render_article_page(request, article, *, form=None, reply_to=None, preview=None, status=200):
+    """The article, a page of its discussion and the comment form.
+
+    ``form`` is a bound form to show again (with its errors or preview); it goes under the
+    comment it replies to when ``reply_to`` is on the page, else at the foot of the
+    discussion. The discussion fragment is cached per article version for viewers with
+    nothing personal on the page; its cost in queries does not depend on its size.
+    """
+    viewer = viewer_for(request)
+    page = selectors.DiscussionPage(
+        article, viewer, order=order_of(request), after=int_param(request.GET.get("after"))
+    )
+    if reply_to is not None and not any(n.pk == reply_to and not n.placeholder for n in page.nodes):
+        reply_to = None  # nothing to reply to on the page: the form and its errors go last
+    blank = CommentForm(user=request.user, article=article)
+    bound = form is not None
+    context = {
+        "article": article,
+        "discussion_page": page,
+        "form": form if bound and reply_to is None else blank,
+        "reply_to": reply_to,
+        "reply_form": form if bound and reply_to is not None else None,
+        "preview": preview,
+        "cache_seconds": settings.COMMENTS_CACHE_SECONDS,
+        "cache_version": (
+            None
+            if bound or reply_to is not None or selectors.has_personal_view(article, viewer)
+            else article.thread_version
+        ),
+    }
+    if reply_to is not None and context["reply_form"] is None:
+        context["reply_form"] = CommentForm(
+            user=request.user, article=article, initial={"parent": reply_to}, reply_to=reply_to
+        )
+    if request.htmx and page.after is not None:
+        return render(request, "comments/discussion.html#page_cached", context)
+    response = render(request, "articles/article_detail.html", context, status=status)
+    if "order" in request.GET:
+        response.set_cookie(
+            ORDER_COOKIE,
+            page.order,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure(),
+        )
+    return response
+
+
+def _etag(request, article) -> str:
+    """Changes when the discussion, the article, the viewer or the page asked for does
+    (the CSRF secret too: the page's forms embed a token for it)."""
+    get_token(request)
+    parts = selectors.etag_parts(
+        article, viewer_for(request), order=order_of(request), minute=int(time.time() // 60)
+    )
+    parts += [
+        request.GET.urlencode(),
+        request.META.get("CSRF_COOKIE", ""),
+        request.htmx.target if request.htmx else "",
+    ]
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+
+
+def article_detail(request, slug):
+    article = get_object_or_404(Article.objects.published(), slug=slug)
+    etag = _etag(request, article)
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    response = render_article_page(request, article, reply_to=int_param(request.GET.get("reply")))
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def reachable_or_404(request, pk):
+    """(comment, node) as this reader may see it; a 404 for one they may not."""
+    found = selectors.reachable_comment(pk, viewer_for(request))
+    if found is None:
+        raise Http404("No comment here.")
+    return found
+
+
+def comment_thread(request, pk):
+    """The focused page of one comment and its replies (where "Continue this thread" goes)."""
+    comment, node = reachable_or_404(request, pk)
+    subtree = selectors.Subtree(
+        comment, viewer_for(request), after=int_param(request.GET.get("after"))
+    )
+    return render(
+        request,
+        "comments/focused.html",
+        {"article": comment.article, "focus": node, "nodes": subtree.nodes},
+    )
+
+
+def comment_permalink(request, pk):
+    comment, _ = reachable_or_404(request, pk)
+    return redirect(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
+
+
+def reply_form(request, pk):
+    """The reply form for one comment, for htmx to open inline under it."""
+    comment = selectors.visible_comment(pk)
+    if comment is None:
+        raise Http404("No comment here.")
+    if not comment.article.accepts_comments:
+        return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
+    if not request.htmx:
+        return redirect(
+            f"{comment.article.get_absolute_url()}?reply={comment.pk}#reply-{comment.pk}"
+        )
+    form = CommentForm(
+        user=request.user, article=comment.article, initial={"parent": pk}, reply_to=pk
+    )
+    return render(
+        request,
+        "comments/form.html",
+        {"form": form, "article": comment.article, "reply_to": comment.pk},
+    )
