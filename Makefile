@@ -6,7 +6,7 @@ PORT ?= 8000
 # Development defaults; the environment overrides them (see README, "Settings").
 export DEBUG ?= 1
 
-.PHONY: run test lint bench serve audit venv migrate demo lock clean
+.PHONY: run test lint bench serve audit venv runtime migrate demo lock clean
 
 # Find Python 3.13 (.python-version): pyenv first, then python3.13 on PATH, then any
 # python3 that is at least 3.12.
@@ -18,17 +18,26 @@ PYTHON_BIN := $(shell \
 	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$c; break; fi; \
   done; fi)
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+# Two locks: requirements.lock is what runs the site (all `make serve` installs on a
+# production host); requirements-dev.lock adds the test and lint tools on top.
+$(VENV)/bin/python:
 	@if [ -z "$(PYTHON_BIN)" ]; then \
 	  echo "No Python >= 3.12 found. Install Python 3.13 (pyenv install 3.13, or apt install python3.13)." >&2; exit 1; fi
-	@if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $(PYTHON_BIN)"; $(PYTHON_BIN) -m venv $(VENV); fi
+	@echo "Creating $(VENV) with $(PYTHON_BIN)"; $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.lock | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.lock
 	@touch $@
 
-venv: $(VENV)/.installed
+$(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	@touch $@
 
-migrate: venv
+runtime: $(VENV)/.runtime
+venv: $(VENV)/.dev
+
+migrate: runtime
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
@@ -48,7 +57,7 @@ test: venv
 # Production-style serving: gunicorn (WEB_CONCURRENCY workers) with whitenoise for static
 # files. DEBUG is off here, so SECRET_KEY and ALLOWED_HOSTS must be set (see README).
 serve: export DEBUG := 0
-serve: venv
+serve: runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
@@ -67,11 +76,18 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Regenerate requirements.lock from pyproject.toml's pins (in a throwaway venv).
+# Regenerate both locks from pyproject.toml's pins, each in a throwaway venv.
+LOCK_VENV := /tmp/threadline-lock
+PINS = $(PYTHON_BIN) -c 'import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] if sys.argv[1] == "runtime" else p["optional-dependencies"]["dev"]))'
 lock:
-	rm -rf /tmp/threadline-lock && $(PYTHON_BIN) -m venv /tmp/threadline-lock
-	/tmp/threadline-lock/bin/pip install --quiet '.[dev]'
-	/tmp/threadline-lock/bin/pip freeze --exclude threadline > requirements.lock
+	rm -rf $(LOCK_VENV) && $(PYTHON_BIN) -m venv $(LOCK_VENV)
+	$(PINS) runtime > $(LOCK_VENV)/runtime.in && $(PINS) dev > $(LOCK_VENV)/dev.in
+	$(LOCK_VENV)/bin/pip install --quiet -r $(LOCK_VENV)/runtime.in
+	$(LOCK_VENV)/bin/pip freeze > requirements.lock
+	$(LOCK_VENV)/bin/pip install --quiet -r $(LOCK_VENV)/dev.in
+	{ echo "# Development and test tools on top of the runtime lock (\`make lock\` regenerates both)."; \
+	  echo "-r requirements.lock"; \
+	  $(LOCK_VENV)/bin/pip freeze | grep -vxFf requirements.lock; } > requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

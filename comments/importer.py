@@ -50,7 +50,7 @@ MARKUP_LINE_START = re.compile(r"^(?:\d+(?=[.)])|(?=[#>+=-]))")
 HARD_BREAK = "\\\n"
 
 
-class ThreadFormatError(ValueError):
+class TextFormatError(ValueError):
     """The text does not follow the format; the message names the line."""
 
 
@@ -68,7 +68,7 @@ class Response:
 
 
 @dataclass
-class Thread:
+class ParsedArticle:
     """An article and its discussion as read from the text; ``paragraphs`` are Markdown."""
 
     title: str
@@ -134,7 +134,7 @@ def _parse_responses(lines: list[tuple[int, str]]) -> list[Response]:
         numbered, bullet = NUMBERED.fullmatch(text), BULLET.fullmatch(text)
         if top_indent is None:
             if not numbered:
-                raise ThreadFormatError(
+                raise TextFormatError(
                     f'Line {number}: expected the first response, numbered like "  1. Text", '
                     f"found {text[:40]!r}."
                 )
@@ -149,7 +149,7 @@ def _parse_responses(lines: list[tuple[int, str]]) -> list[Response]:
                 open_.pop()
             if not open_:
                 what = "this reply (•)" if bullet else "this text"
-                raise ThreadFormatError(
+                raise TextFormatError(
                     f"Line {number}: {what} is not indented under a numbered response."
                 )
             node = open_[-1][1]
@@ -165,25 +165,25 @@ def _parse_responses(lines: list[tuple[int, str]]) -> list[Response]:
         last, after_blank = node, False
     for response in walk(responses):
         if not response.paragraphs:
-            raise ThreadFormatError(f"Line {response.line}: this response has no text.")
+            raise TextFormatError(f"Line {response.line}: this response has no text.")
     return responses
 
 
-def parse_thread(text: str) -> Thread:
-    """Read the plain-text format (see the module docstring); raise ThreadFormatError."""
+def parse_article(text: str) -> ParsedArticle:
+    """Read the plain-text format (see the module docstring); raise TextFormatError."""
     lines = list(enumerate(text.removeprefix("\ufeff").expandtabs().splitlines(), start=1))
     split = next(
         (i for i, (_, line) in enumerate(lines) if HEADER.fullmatch(line.strip())), len(lines)
     )
     head = _paragraphs(lines[:split])
     if not head:
-        raise ThreadFormatError("The text is empty: its first line should be the title.")
+        raise TextFormatError("The text is empty: its first line should be the title.")
     title = " ".join(head.pop(0))
     byline = source = ""
     if head and head[0][0].startswith("By "):
         byline, source = _parse_byline(" ".join(head.pop(0)))
     if not head:
-        raise ThreadFormatError("The article has no text: put its paragraphs after the byline.")
+        raise TextFormatError("The article has no text: put its paragraphs after the byline.")
     paragraphs, previous = [], ""
     for lines_of_paragraph in head:
         paragraph = HARD_BREAK.join(_markdown(line) for line in lines_of_paragraph)
@@ -191,37 +191,37 @@ def parse_thread(text: str) -> Thread:
             paragraph = f"*{paragraph}*"
         paragraphs.append(paragraph)
         previous = " ".join(lines_of_paragraph)
-    return Thread(title, byline, source, paragraphs, _parse_responses(lines[split + 1 :]))
+    return ParsedArticle(title, byline, source, paragraphs, _parse_responses(lines[split + 1 :]))
 
 
-def import_thread(*, text: str, slug: str | None = None) -> tuple[Article, bool]:
+def import_article(*, text: str, slug: str | None = None) -> tuple[Article, bool]:
     """Create the article and its discussion from ``text``; return ``(article, created)``.
 
     The slug defaults to the title's, cut to 200 characters. If an article already has the
     slug, nothing is written and that article is returned with ``created`` False, so an
     import can be run again safely. Otherwise everything is written in one transaction:
-    ThreadFormatError (a malformed text) or ValidationError (a value the models refuse,
+    TextFormatError (a malformed text) or ValidationError (a value the models refuse,
     such as a title over 300 characters) leaves nothing stored. Every comment is posted
     through ``comment_create``, each parent before its replies, in the file's order.
     """
-    thread = parse_thread(text)
-    slug = slug or slugify(thread.title)[:200].strip("-")
+    parsed = parse_article(text)
+    slug = slug or slugify(parsed.title)[:200].strip("-")
     if not slug:
-        raise ThreadFormatError("The title gives no slug (no Latin letters or digits): pass one.")
+        raise TextFormatError("The title gives no slug (no Latin letters or digits): pass one.")
     with transaction.atomic():
         existing = Article.objects.filter(slug=slug).first()
         if existing is not None:
             return existing, False
         article = Article(
-            title=thread.title,
+            title=parsed.title,
             slug=slug,
-            byline=thread.byline,
-            source=thread.source,
-            body=thread.body,
+            byline=parsed.byline,
+            source=parsed.source,
+            body=parsed.body,
         )
         article.full_clean()
         article.save()
-        stack = [(response, None) for response in reversed(thread.responses)]
+        stack = [(response, None) for response in reversed(parsed.responses)]
         while stack:
             response, parent_id = stack.pop()
             comment = comment_create(

@@ -1,8 +1,9 @@
 """Huge discussions: paging by top-level threads, a depth limit, caching, conditional GETs.
 
-Tests that watch the cache being invalidated use ``transactional_db``: pages go stale only
-when a write commits (``transaction.on_commit``), which the default test transaction never
-does.
+The version that keys cached pages is bumped inside each write's own transaction
+(``comments.services``), so it commits with the write or not at all; the tests that watch the
+cache being invalidated use ``transactional_db`` so that each write really commits, as in
+production.
 """
 
 import re

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from comments.importer import ThreadFormatError, import_thread
+from comments.importer import TextFormatError, import_article
 
 
 class Command(BaseCommand):
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from None
         try:
-            article, created = import_thread(text=text, slug=slug)
-        except ThreadFormatError as exc:
+            article, created = import_article(text=text, slug=slug)
+        except TextFormatError as exc:
             raise CommandError(f"{file}: {exc}") from None
         except ValidationError as exc:
             problems = (
