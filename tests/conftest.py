@@ -1,13 +1,16 @@
+"""Fixtures for every test: an article, posting through the service, a clean cache, the
+spam and flood defences off. Nothing here loads Playwright or the benchmarks: the browser
+fixture, live app servers and the HTTP client are in tests/support/, imported by the test
+modules that need them (tests/test_test_support.py checks this).
+"""
+
 import os
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
 
 from articles.models import Article
-from bench.forest import bulk_forest  # noqa: F401 (re-exported: tests may import it from here)
 from comments.services import comment_create
 
 
@@ -75,41 +78,3 @@ def _defences_off_unless_tested(settings):
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
     settings.COMMENTS_RATE_LIMIT = "off"
     settings.COMMENTS_REFUSE_DUPLICATES = False
-
-
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's headless Chromium, one per test module; if it cannot be launched the tests
-    that need it fail (never skip): CI must not pass without having looked at the pages.
-
-    Playwright's sync API keeps an event loop running in this thread, so Django's
-    async-safety check would refuse the ORM calls that tests make here, although nothing
-    runs concurrently (the live server answers from its own threads). The check is off
-    while the browser is open.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            try:
-                chromium = playwright.chromium.launch(
-                    executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS
-                )
-            except PlaywrightError as error:
-                pytest.fail(
-                    f"Chromium could not be launched from {CHROMIUM_PATH} (set CHROMIUM_PATH, "
-                    f"or `apt-get install chromium`): {error}",
-                    pytrace=False,
-                )
-            yield chromium
-            chromium.close()

@@ -1,6 +1,6 @@
 """An editor moderates in a real browser, through the real admin, and readers see the result.
 
-Headless Chromium (Debian's; the ``browser`` fixture in conftest) driven by Playwright's
+Headless Chromium (Debian's; tests/support/browser.py) driven by Playwright's
 sync API against pytest-django's ``live_server``, on whichever database ``DATABASE_URL``
 names. The editor is an account made an editor by ``manage.py make_editor`` and logs in
 through the admin's own login form; every moderation step is a click an editor makes
@@ -29,6 +29,7 @@ from django.db.migrations.loader import MigrationLoader
 from playwright.sync_api import expect
 
 from comments.models import Comment
+from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
 pytestmark = pytest.mark.browser
 

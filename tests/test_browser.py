@@ -1,6 +1,6 @@
 """A reader in a real browser: post, reply three levels deep, edit, delete, fold, permalink.
 
-Headless Chromium (Debian's; the ``browser`` fixture in conftest) driven by
+Headless Chromium (Debian's; the ``browser`` fixture in tests/support/browser.py) driven by
 Playwright's sync API against pytest-django's ``live_server``, on whichever database
 ``DATABASE_URL`` names. If Chromium cannot be launched these tests fail, never skip: CI
 must not pass without having looked at the page.
@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from comments.models import Comment
+from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
 pytestmark = pytest.mark.browser
 

@@ -1,34 +1,30 @@
 """Many readers post into one article at once, through the real HTTP stack, on PostgreSQL.
 
-Eight clients, each a browser of its own (cookie jar, CSRF token taken from the page), post
-25 comments each, starting together: top-level comments and replies to any comment already
-posted, at any depth. Every post must land exactly once, under the parent it named, with the
-trees sound afterwards. The second test does the same while a moderator removes and
-restores comments; a reply to a comment removed at that moment is refused (the page comes
-back with the form, status 200) and the client posts again elsewhere.
+Eight clients, each a reader of its own (tests/support/http.py: cookie jar, CSRF token
+taken from the page), post 25 comments each, starting together: top-level comments and
+replies to any comment already posted, at any depth. Every post must land exactly once,
+under the parent it named, with the trees sound afterwards. The second test does the same
+while a moderator removes and restores comments; a reply to a comment removed at that
+moment is refused (the page comes back with the form, status 200) and the client posts
+again elsewhere.
 
 No 503 is allowed: the thread locks wait rather than fail, so ``ThreadBusy`` could only come
 from a deadlock or serialization failure, and none of these writes can cause one.
 """
 
 import random
-import re
 import threading
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import CookieJar
-from urllib.error import HTTPError
-from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
-from django.urls import reverse
 
 from comments.integrity import find_broken_threads
 from comments.models import Comment
 from comments.services import comment_set_status
+from tests.support.http import Reader
 
 pytestmark = pytest.mark.postgres
 
@@ -49,44 +45,6 @@ def _no_flood_defences(settings):
     settings.COMMENTS_MODERATION = "none"
 
 
-class _KeepRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # the 303 itself is the answer: it names the new comment
-
-
-class Browser:
-    """One reader: a cookie jar, the CSRF token from the article page, redirects not followed."""
-
-    def __init__(self, live_server_url, article):
-        cookies = urllib.request.HTTPCookieProcessor(CookieJar())
-        self.opener = urllib.request.build_opener(cookies, _KeepRedirects)
-        self.page_url = live_server_url + article.get_absolute_url()
-        self.post_url = live_server_url + reverse("comment_post", args=[article.slug])
-        page = self.opener.open(self.page_url, timeout=30).read().decode()
-        self.csrf_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-
-    def post(self, body, parent=None):
-        """Send the comment form; return (status, new comment id or None, response text)."""
-        data = {
-            "csrfmiddlewaretoken": self.csrf_token,
-            "body": body,
-            "parent": parent or "",
-            "author_name": "Load tester",
-            "author_email": "",
-        }
-        request = urllib.request.Request(  # noqa: S310 (the live server's own http URL)
-            self.post_url, data=urlencode(data).encode(), headers={"Referer": self.page_url}
-        )
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status, None, response.read().decode()
-        except HTTPError as answer:
-            text = answer.read().decode(errors="replace")
-            if answer.code != 303:
-                return answer.code, None, text
-            return 303, int(answer.headers["Location"].rsplit("#comment-", 1)[1]), text
-
-
 class Discussion:
     """What the clients have seen land: ids to reply to and, per body, the parent named."""
 
@@ -96,7 +54,7 @@ class Discussion:
         self.parent_of: dict[str, int | None] = {}
         self.pk_of: dict[str, int] = {}
         self.answers = Counter()
-        self.unexpected: list[tuple[int, str, str]] = []
+        self.unexpected: list[tuple[str, str, str]] = []
 
     def pick_parent(self, rng):
         with self.lock:
@@ -109,7 +67,7 @@ class Discussion:
             self.pk_of[body] = pk
 
 
-def _client(number, browser, discussion, start, deadline):
+def _client(number, reader, discussion, start, deadline):
     rng = random.Random(number)
     start.wait(timeout=30)
     landed = attempts = 0
@@ -119,15 +77,15 @@ def _client(number, browser, discussion, start, deadline):
         attempts += 1
         body = f"Client {number}, post {landed}."
         parent = discussion.pick_parent(rng)
-        status, pk, page = browser.post(body, parent)
-        if status == 303:
-            discussion.landed(body, pk, parent)
+        answer = reader.post(body, parent)
+        if answer.status == 303:
+            discussion.landed(body, answer.comment_id, parent)
             landed += 1
             outcome = "landed"
-        elif status == 200 and parent is not None and REFUSED in page:
+        elif answer.status == 200 and parent is not None and REFUSED in answer.text:
             outcome = "refused"
         else:
-            discussion.unexpected.append((status, body, page[:500]))
+            discussion.unexpected.append((str(answer), body, answer.text[:500]))
             return
         with discussion.lock:
             discussion.answers[outcome] += 1
@@ -157,15 +115,18 @@ def _moderator(discussion, stop, deadline):
 
 def _post_all_at_once(live_server, article, *, moderated):
     discussion = Discussion()
-    browsers = [Browser(live_server.url, article) for _ in range(CLIENTS)]
+    readers = [
+        Reader(live_server.url, article, name="Load tester", timeout=60) for _ in range(CLIENTS)
+    ]
+    assert [str(reader.read_page()) for reader in readers] == ["200"] * CLIENTS
     start = threading.Barrier(CLIENTS)
     stop = threading.Event()
     deadline = time.monotonic() + TIME_LIMIT
     with ThreadPoolExecutor(max_workers=CLIENTS + 1) as pool:
         moderator = pool.submit(_moderator, discussion, stop, deadline) if moderated else None
         clients = [
-            pool.submit(_client, number, browser, discussion, start, deadline)
-            for number, browser in enumerate(browsers)
+            pool.submit(_client, number, reader, discussion, start, deadline)
+            for number, reader in enumerate(readers)
         ]
         try:
             for client in clients:

@@ -14,8 +14,10 @@ from django.conf import settings
 from django.test import Client
 
 from articles.models import Article
-from comments import markup, services
+from comments import services
 from comments.services import comment_create
+from core import markup
+from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
 PAGE_TIMEOUT_MS = 15_000
 

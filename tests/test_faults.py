@@ -1,7 +1,8 @@
 """Faults: the database restarts under load; an app worker is killed in the middle of posts.
 
-The app runs as in production, gunicorn processes on the test database (tests/servers.py),
-and readers talk to it over HTTP from threads of this process.
+The app runs as in production, gunicorn processes on the test database
+(tests/support/servers.py), and readers talk to it over HTTP from threads of this process
+(tests/support/http.py).
 
 * PostgreSQL restarts while readers post and read pages. What is asked during the outage
   fails with a 500 or 503 or a dropped connection, never a false success. Once the database
@@ -42,9 +43,11 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.urls import reverse
 
 from comments.integrity import find_broken_threads
+from comments.locks import THREAD_LOCK
 from comments.models import Comment
-from comments.services import THREAD_LOCK, comment_create
-from tests.servers import Answer, Reader, app_servers
+from comments.services import comment_create
+from tests.support.http import Answer, Reader
+from tests.support.servers import app_servers
 
 pytestmark = pytest.mark.postgres
 
