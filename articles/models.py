@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,9 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from core.markup import render_article, sanitize
 
 
+def published_q(prefix: str = "") -> Q:
+    """The one definition of a *published* article: its publication time has come.
+    ``prefix`` reaches it through a relation (``published_q("article__")`` on comments)."""
+    return Q(**{f"{prefix}published_at__lte": timezone.now()})
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(published_at__lte=timezone.now())
+        return self.filter(published_q())
 
 
 class Article(models.Model):

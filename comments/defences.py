@@ -1,18 +1,21 @@
 """Spam and flood defences for posting, each switched by a setting (see README).
 
 Each check answers with the message a reader sees; none stores anything. Counters live in
-Django's cache, so with REDIS_URL set every app server shares them.
+Django's "rate_limit" cache, so with REDIS_URL set every app server shares them.
 """
 
+import logging
 import re
 import time
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import caches
+from redis.exceptions import RedisError
 
 from comments.models import Ban, Comment
 
+logger = logging.getLogger(__name__)
 _clock_signer = signing.TimestampSigner(salt="threadline.comments.form-shown")
 # One match per address: "[a](https://www.x.org)" is one link, not three.
 _LINK = re.compile(r"(?:https?://|mailto:|www\.)[^\s)\]>]+", re.IGNORECASE)
@@ -48,7 +51,10 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
 
 def over_rate_limit(*, ip_address, user=None) -> bool:
     """Count this post against its IP address and account; True when either is over the
-    limit for the current window (fixed windows, counted atomically in the cache)."""
+    limit for the current window (fixed windows, counted atomically in the "rate_limit"
+    cache). When the counters cannot be reached (Redis down, hanging or full), nothing is
+    counted and the answer is COMMENTS_RATE_LIMIT_FAIL_OPEN's: False (the post goes on to the
+    other defences) by default, True (every post is refused) when it is off."""
     parsed = parse_rate(settings.COMMENTS_RATE_LIMIT)
     if parsed is None:
         return False
@@ -57,15 +63,26 @@ def over_rate_limit(*, ip_address, user=None) -> bool:
     keys = [f"rate:ip:{ip_address}:{window}:{slot}"]
     if user is not None and user.is_authenticated:
         keys.append(f"rate:user:{user.pk}:{window}:{slot}")
+    counters = caches["rate_limit"]
     over = False
-    for key in keys:
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window + 1)
-            count = 1
-        over = over or count > limit
+    try:
+        for key in keys:
+            counters.add(key, 0, timeout=window + 1)
+            try:
+                count = counters.incr(key)
+            except ValueError:  # expired between add and incr
+                counters.set(key, 1, timeout=window + 1)
+                count = 1
+            over = over or count > limit
+    except RedisError as error:
+        fail_open = settings.COMMENTS_RATE_LIMIT_FAIL_OPEN
+        logger.warning(
+            "Rate limit not counted (%s): post %s, as COMMENTS_RATE_LIMIT_FAIL_OPEN=%s",
+            error,
+            "allowed" if fail_open else "refused",
+            fail_open,
+        )
+        return not fail_open
     return over
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from articles.models import published_q
 from core.markup import sanitize
 
 
@@ -35,6 +36,11 @@ class CommentQuerySet(models.QuerySet):
     def visible(self):
         """Comments a reader sees as comments: approved and not deleted by their author."""
         return self.filter(visible_q())
+
+    def on_published_articles(self):
+        """Comments whose article is published: every comment URL follows its article's
+        visibility (an article not yet out answers 404, and so do its comments)."""
+        return self.filter(published_q("article__"))
 
     def in_moderation(self):
         """What editors must look at: held comments and reported ones not yet reviewed."""

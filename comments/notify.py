@@ -1,7 +1,10 @@
 """Email from Threadline: editors hear of reports, authors (who asked) of replies.
 
 Subjects carry no text a reader typed, and addresses have passed EmailField validation, so
-no header can be injected. A failing mail server is logged, never shown to the poster.
+no header can be injected. The messages are built here, in the request, from the rows as
+committed; sending them never waits on a mail server (core/mail.py queues them for a
+background thread, which logs a failure). Each function returns how many messages it handed
+over: 0 or 1.
 """
 
 import logging

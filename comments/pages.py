@@ -32,13 +32,19 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     nothing personal on the page; its cost in queries does not depend on its size.
     """
     viewer = viewer_for(request)
-    page = selectors.DiscussionPage(
-        article, viewer, order=order_of(request), after=int_param(request.GET.get("after"))
-    )
+    after = int_param(request.GET.get("after"))
+    page = selectors.DiscussionPage(article, viewer, order=order_of(request), after=after)
     if reply_to is not None and not any(n.pk == reply_to and not n.placeholder for n in page.nodes):
         reply_to = None  # nothing to reply to on the page: the form and its errors go last
     blank = CommentForm(user=request.user, article=article)
     bound = form is not None
+    cacheable = not (
+        bound
+        or reply_to is not None
+        or selectors.has_personal_view(article, viewer)
+        # Only cursors a "Load more" link makes: any other number would be a new entry.
+        or (after is not None and not selectors.is_thread_start(article, after))
+    )
     context = {
         "article": article,
         "discussion_page": page,
@@ -46,12 +52,12 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
         "reply_to": reply_to,
         "reply_form": form if bound and reply_to is not None else None,
         "preview": preview,
-        "cache_seconds": settings.COMMENTS_CACHE_SECONDS,
-        "cache_version": (
-            None
-            if bound or reply_to is not None or selectors.has_personal_view(article, viewer)
-            else article.thread_version
+        "cache_seconds": (
+            settings.COMMENTS_CACHE_SECONDS
+            if after is None
+            else settings.COMMENTS_PAGE_CACHE_SECONDS
         ),
+        "cache_version": article.thread_version if cacheable else None,
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(

@@ -56,6 +56,12 @@ def thread_position(comment: Comment) -> int:
     )
 
 
+def is_thread_start(article, tree_id: int) -> bool:
+    """Whether ``tree_id`` is a thread of this article: the only page cursors ("after")
+    that a "Load more" link produces, and so the only ones worth a cache entry."""
+    return Comment.objects.filter(article=article, level=0, tree_id=tree_id).exists()
+
+
 def has_personal_view(article, viewer: Viewer) -> bool:
     """True when the page shows this viewer something others don't see (their controls,
     their pending comments): such a page is rendered for them and never cached."""
@@ -86,13 +92,15 @@ def etag_parts(article, viewer: Viewer, *, order: str, minute: int) -> list:
 
 def visible_comment(pk: int) -> Comment | None:
     """A visible comment with its article (what may be replied to or reported)."""
-    return Comment.objects.visible().select_related("article").filter(pk=pk).first()
+    comments = Comment.objects.on_published_articles().visible()
+    return comments.select_related("article").filter(pk=pk).first()
 
 
 def reachable_comment(pk: int, viewer: Viewer) -> tuple[Comment, CommentNode] | None:
     """The comment and its node as this viewer may see it; None for one they may not
     (pending, spam or removed without replies), so guessing ids reveals nothing."""
-    comment = Comment.objects.select_related("article", "user").filter(pk=pk).first()
+    comments = Comment.objects.on_published_articles().select_related("article", "user")
+    comment = comments.filter(pk=pk).first()
     if comment is None:
         return None
     node = node_for(comment, viewer)

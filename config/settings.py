@@ -26,6 +26,11 @@ def env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -59,9 +64,12 @@ INSTALLED_APPS = [
     "articles",
     "comments",
     "accounts",
+    "config",  # the deployment's system checks (config/checks.py)
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees requests the SSL redirect answers too.
+    "config.proxy.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,17 +116,41 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Covering indexes (INCLUDE) are a PostgreSQL speed-up; SQLite just builds them plainly.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
+# The cache is an optimisation: with Redis down, hanging or full, the "default" cache misses
+# and drops writes (pages render uncached), and the rate limit, which keeps its counters in
+# the "rate_limit" cache (the same Redis), sees the error and fails in the direction
+# COMMENTS_RATE_LIMIT_FAIL_OPEN names. Every command waits at most REDIS_SOCKET_TIMEOUT;
+# after an error, Redis is left alone for REDIS_RETRY_SECONDS (config/cache.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 5)
+if REDIS_SOCKET_TIMEOUT <= 0:
+    raise ImproperlyConfigured("REDIS_SOCKET_TIMEOUT must be a number of seconds above 0.")
 if REDIS_URL:
+    _redis_cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "threadline",
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "REDIS_CLIENT_CLASS": "config.cache.PausingRedis",
+        },
+    }
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "threadline",
-        }
+            **_redis_cache,
+            "OPTIONS": {**_redis_cache["OPTIONS"], "IGNORE_EXCEPTIONS": True},
+        },
+        "rate_limit": _redis_cache,
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One store under two names, as with Redis: clearing the cache clears the counters too.
+    _local_cache = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "threadline",
+    }
+    CACHES = {"default": _local_cache, "rate_limit": _local_cache}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -152,28 +184,42 @@ STORAGES = {
 }
 
 # Mail: printed to the console in development, sent by SMTP (EMAIL_* variables) otherwise.
+# Mail that leaves the machine is only queued by the "default" mailer; a thread sends it
+# through "outgoing" (core/mail.py), so no request waits on a mail server.
 _mail_backend = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-MAILERS = {
-    "default": {
-        "BACKEND": _mail_backend,
-        "OPTIONS": (
-            {
-                "host": os.environ.get("EMAIL_HOST", "localhost"),
-                "port": env_int("EMAIL_PORT", 587),
-                "username": os.environ.get("EMAIL_HOST_USER", ""),
-                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
-            }
-            if _mail_backend.endswith("smtp.EmailBackend")
-            else {}
-        ),
-    }
+_outgoing_mailer = {
+    "BACKEND": _mail_backend,
+    "OPTIONS": (
+        {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 587),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", True),
+            # Seconds any one wait on the server may take (connecting, each reply).
+            "timeout": env_int("EMAIL_TIMEOUT", 10),
+        }
+        if _mail_backend.endswith("smtp.EmailBackend")
+        else {}
+    ),
 }
+_LOCAL_MAIL_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "dummy", "filebased", "locmem")
+}
+MAILERS = (
+    {"default": _outgoing_mailer}
+    if _mail_backend in _LOCAL_MAIL_BACKENDS
+    else {
+        "default": {"BACKEND": "core.mail.BackgroundEmailBackend"},
+        "outgoing": _outgoing_mailer,
+    }
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadline@localhost")
 
 # Security headers. Everything is served from this origin; inline script or style needs a nonce.
@@ -218,6 +264,8 @@ COMMENTS_PAGE_THREADS = env_int("COMMENTS_PAGE_THREADS", 50)
 COMMENTS_PAGE_MAX = env_int("COMMENTS_PAGE_MAX", 500)
 COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 10)
 COMMENTS_CACHE_SECONDS = env_int("COMMENTS_CACHE_SECONDS", 24 * 3600)
+# Later pages ("Load more"): one entry per thread a page can start after, so a shorter life.
+COMMENTS_PAGE_CACHE_SECONDS = env_int("COMMENTS_PAGE_CACHE_SECONDS", 600)
 # Moderation: "none" publishes at once, "all" holds every comment, "anonymous" holds those
 # from readers without an account. Articles can override it.
 COMMENTS_MODERATION = os.environ.get("COMMENTS_MODERATION", "none")
@@ -228,6 +276,9 @@ COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS", [])
 COMMENTS_HONEYPOT = env_bool("COMMENTS_HONEYPOT", True)
 COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)  # 0: off
 COMMENTS_RATE_LIMIT = os.environ.get("COMMENTS_RATE_LIMIT", "5/m")  # "off" to disable
+# With the rate-limit counters out of reach (Redis down): let posts through to the other
+# defences (open), or refuse every post until Redis is back (closed). README: why open.
+COMMENTS_RATE_LIMIT_FAIL_OPEN = env_bool("COMMENTS_RATE_LIMIT_FAIL_OPEN", True)
 COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 5)  # 0: no limit
 COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
@@ -235,5 +286,9 @@ COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for
 # Behind a reverse proxy: how many proxies append to X-Forwarded-For (0: trust none and use
 # the connection's address). Rate limits, bans and reports key on the poster's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Log-in and sign-up throttles (accounts/throttle.py), "COUNT/WINDOW" or "off": failed
+# log-ins per account and per address, accounts created per address.
+ACCOUNTS_LOGIN_FAILURE_LIMIT = os.environ.get("ACCOUNTS_LOGIN_FAILURE_LIMIT", "10/15m")
+ACCOUNTS_SIGNUP_LIMIT = os.environ.get("ACCOUNTS_SIGNUP_LIMIT", "3/h")
 # The site's own address, for links in emails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
