@@ -1,15 +1,14 @@
 """What the views read from a request: who is looking, from where, and what they asked for."""
 
-import ipaddress
 from urllib.parse import parse_qsl
 
-from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.utils.crypto import salted_hmac
 
 from comments import ownership
 from comments.nodes import Viewer
 from comments.selectors import DEFAULT_ORDER, ORDERS
+from core.client import client_ip
 
 ORDER_COOKIE = "thread_order"
 
@@ -37,21 +36,6 @@ def see_other(url):
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
-
-
-def client_ip(request):
-    """The poster's address: REMOTE_ADDR, or, behind TRUSTED_PROXY_COUNT proxies, the
-    address the outermost of them saw (the last ones in X-Forwarded-For are the proxies')."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    if proxies and len(forwarded) >= proxies:
-        candidate = forwarded[-proxies]
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            pass
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def reader_key(request) -> str:

@@ -19,9 +19,10 @@ from django_htmx.http import reswap, retarget
 from articles.models import Article
 from comments import notify, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
-from comments.http import client_ip, int_param, reader_key, see_other, undecodable, viewer_for
+from comments.http import int_param, reader_key, see_other, undecodable, viewer_for
 from comments.nodes import node_for
 from comments.pages import CLOSED_MESSAGE, reachable_or_404, render_article_page
+from core.client import client_ip
 from core.markup import render_comment, sanitize
 
 

@@ -270,7 +270,11 @@ COMMENTS_PAGE_CACHE_SECONDS = env_int("COMMENTS_PAGE_CACHE_SECONDS", 600)
 # from readers without an account. Articles can override it.
 COMMENTS_MODERATION = os.environ.get("COMMENTS_MODERATION", "none")
 COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0)  # 0: never
+# Reports (comments/reports.py): a comment is hidden when its open reports weigh
+# COMMENTS_FLAG_THRESHOLD. An editor's weighs the whole threshold; an account older than
+# COMMENTS_FLAG_TRUSTED_AGE_DAYS with an approved comment weighs 1; any other weighs 0.
 COMMENTS_FLAG_THRESHOLD = env_int("COMMENTS_FLAG_THRESHOLD", 3)
+COMMENTS_FLAG_TRUSTED_AGE_DAYS = env_int("COMMENTS_FLAG_TRUSTED_AGE_DAYS", 7)
 COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS", [])
 # Spam and flood defences; each has an "off" value for load tests.
 COMMENTS_HONEYPOT = env_bool("COMMENTS_HONEYPOT", True)

@@ -3,6 +3,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.views import admin_login
+
 
 class FaviconView(RedirectView):
     """Browsers ask for /favicon.ico on every page, the admin's too."""
@@ -16,9 +18,9 @@ class FaviconView(RedirectView):
 favicon = FaviconView.as_view()
 
 urlpatterns = [
-    path("", include("articles.urls")),
     path("", include("comments.urls")),
     path("accounts/", include("accounts.urls")),
+    path("admin/login/", admin_login),  # the admin's log-in, throttled
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
 ]
