@@ -62,7 +62,8 @@ serve: runtime
 	$(PY) manage.py collectstatic --noinput -v0
 	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
 
-# Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md.
+# Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md. A quick check:
+# BENCH_SIZES=10,1000 BENCH_QUICK=1 BENCH_OUTPUT=/tmp/bench.md make bench (see bench/run.py).
 bench: venv
 	$(PY) bench/run.py
 

@@ -1,6 +1,6 @@
 """Big discussions built fast: valid nested-set forests inserted in bulk.
 
-Used by the big-thread tests (through ``tests/conftest.py``) and by ``bench/run.py``.
+Used by the big-thread tests and by the benchmarks (``bench/harness.py``).
 Django must be set up before this module is imported.
 """
 
@@ -9,8 +9,8 @@ import random
 from django.db import connection
 from django.db.models import Max
 
-from core.markup import render_comment
 from comments.models import Comment
+from core.markup import render_comment
 
 
 def bulk_forest(article, size, *, fanout=3, depth=4):

@@ -3,8 +3,12 @@
 Each function validates, takes the locks it needs from ``comments.locks`` (the thread's, and
 the new-tree lock before it when a ``tree_id`` is allocated), re-reads its rows under them
 and writes in one transaction, retried on conflict and answered 503 when the thread stays
-busy. See docs/locking.md. Status changes go through ``comments_moderate`` alone, which
-also settles the reports on the comments it changes.
+busy. See docs/locking.md.
+
+An editor's status changes go through ``comments_moderate`` alone, which also settles the
+reports on the comments it changes. The two automatic holds (reports reaching the
+threshold in ``comment_flag``, an edit the policy holds in ``comment_edit``) set "pending"
+inside their own locked write and leave the reports open for the editor to decide on.
 """
 
 from django.conf import settings
@@ -14,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from articles.models import Article
+from comments import reports
 from comments.locks import (
     lock_comment,
     lock_new_tree,
@@ -189,9 +194,15 @@ def comment_flag(
 ) -> tuple[Flag, bool]:
     """Record a reader's report; returns the report and whether it is the comment's first.
 
-    At ``COMMENTS_FLAG_THRESHOLD`` distinct reports an approved comment is held (status
-    pending) until an editor reviews it. A second report by the same reader is refused.
+    Each report weighs what ``comments.reports`` says its reporter's standing is worth; when
+    the open reports of an approved comment weigh ``COMMENTS_FLAG_THRESHOLD`` it is held
+    (status pending) until an editor reviews it. An editor's report hides it at once; new
+    accounts and readers without one never do, however many. Every report is recorded and
+    puts the comment in the moderation queue. A second report by the same reader is refused.
     """
+    account = user if user is not None and user.is_authenticated else None
+    # Weighed before the lock: it reads only the reporter's account and comments.
+    weight = reports.report_weight(account)
     with transaction.atomic():
         fresh = lock_comment(comment.pk)
         if not fresh.is_visible:
@@ -203,17 +214,18 @@ def comment_flag(
             reporter=reporter,
             reason=reason,
             text=text,
-            user=user if user is not None and user.is_authenticated else None,
+            user=account,
             ip_address=ip_address,
+            weight=weight,
         )
         flag.full_clean()
         flag.save()
-        count = Flag.objects.filter(comment=fresh, reviewed=False).count()
-        if count >= settings.COMMENTS_FLAG_THRESHOLD:
+        open_weight, count = reports.tally(fresh.pk)
+        if reports.hides(open_weight):
             fresh.status = Comment.Status.PENDING
             fresh.save(update_fields=["status"])
             _changed(fresh.article_id)
-        return flag, Flag.objects.filter(comment=fresh).count() == 1
+        return flag, count == 1
 
 
 @retry_on_conflict
