@@ -213,12 +213,22 @@ class FlagAdmin(admin.ModelAdmin):
         "reason",
         "text",
         "reporter",
+        "weight",
         "ip_address",
         "reviewed",
     ]
     list_filter = ["reviewed", "reason", "created_at"]
     search_fields = ["text", "reporter", "ip_address"]
-    readonly_fields = ["comment", "reporter", "user", "reason", "text", "ip_address", "created_at"]
+    readonly_fields = [
+        "comment",
+        "reporter",
+        "user",
+        "reason",
+        "text",
+        "weight",
+        "ip_address",
+        "created_at",
+    ]
     list_select_related = ["comment"]
 
     @admin.display(description="comment")

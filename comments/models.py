@@ -212,6 +212,15 @@ class Flag(models.Model):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("reported"), auto_now_add=True)
     reviewed = models.BooleanField(_("reviewed"), default=False)
+    weight = models.PositiveIntegerField(
+        _("weight"),
+        default=0,
+        help_text=_(
+            "What the report counted toward hiding the comment when it was made "
+            "(comments/reports.py): an editor's the whole threshold, a trusted account's 1, "
+            "others 0."
+        ),
+    )
 
     class Meta:
         ordering = ["created_at"]

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "config.proxy.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a form: one that is not UTF-8 gets a 400 saying so.
+    "config.middleware.FormEncodingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -256,6 +258,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# Each process keeps nh3's answers for the stored HTML it draws (core/markup.py), up to
+# this many bytes; 0 keeps none.
+MARKUP_CACHE_BYTES = env_int("MARKUP_CACHE_BYTES", 16 * 1024 * 1024)
+
 # Discussion behaviour.
 COMMENTS_ALLOW_ANONYMOUS = env_bool("COMMENTS_ALLOW_ANONYMOUS", True)
 COMMENTS_MAX_LENGTH = env_int("COMMENTS_MAX_LENGTH", 10_000)
@@ -280,6 +286,8 @@ COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS", [])
 COMMENTS_HONEYPOT = env_bool("COMMENTS_HONEYPOT", True)
 COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)  # 0: off
 COMMENTS_RATE_LIMIT = os.environ.get("COMMENTS_RATE_LIMIT", "5/m")  # "off" to disable
+# Previews per IP address and per account, counted apart from posts; "off" to disable.
+COMMENTS_PREVIEW_RATE_LIMIT = os.environ.get("COMMENTS_PREVIEW_RATE_LIMIT", "20/m")
 # With the rate-limit counters out of reach (Redis down): let posts through to the other
 # defences (open), or refuse every post until Redis is back (closed). README: why open.
 COMMENTS_RATE_LIMIT_FAIL_OPEN = env_bool("COMMENTS_RATE_LIMIT_FAIL_OPEN", True)
@@ -287,6 +295,12 @@ COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 5)  # 0: no limit
 COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
 COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for a thread's lock
+# Names a reader without an account may not sign with, nor an account take at sign-up (nor
+# look-alikes of them, nor names with one of them as a word): comments/names.py.
+COMMENTS_RESERVED_NAMES = env_list(
+    "COMMENTS_RESERVED_NAMES",
+    ["admin", "administrator", "editor", "moderator", "staff", "threadline"],
+)
 # Behind a reverse proxy: how many proxies append to X-Forwarded-For (0: trust none and use
 # the connection's address). Rate limits, bans and reports key on the poster's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

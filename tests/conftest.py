@@ -5,10 +5,13 @@ modules that need them (tests/test_test_support.py checks this).
 """
 
 import os
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from articles.models import Article
 from comments.services import comment_create
@@ -78,3 +81,20 @@ def _defences_off_unless_tested(settings):
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
     settings.COMMENTS_RATE_LIMIT = "off"
     settings.COMMENTS_REFUSE_DUPLICATES = False
+
+
+@pytest.fixture
+def trusted_reader(post, settings):
+    """An account whose reports count toward hiding (comments/reports.py): older than
+    COMMENTS_FLAG_TRUSTED_AGE_DAYS, with an approved comment. ``trusted_reader("ann")``."""
+
+    def _make(username):
+        user = User.objects.create_user(username, password=f"pw-{username}-123")
+        user.date_joined = timezone.now() - timedelta(
+            days=settings.COMMENTS_FLAG_TRUSTED_AGE_DAYS + 1
+        )
+        user.save(update_fields=["date_joined"])
+        post(f"Earlier words by {username}.", user=user)
+        return user
+
+    return _make

@@ -209,13 +209,17 @@ def test_other_reason_needs_details(client, post):
     assert not Flag.objects.exists()
 
 
-def test_enough_distinct_reports_hide_the_comment_pending_review(article, post, settings, client):
+def test_enough_distinct_reports_hide_the_comment_pending_review(
+    article, post, settings, client, trusted_reader
+):
     from django.test import Client
 
     settings.COMMENTS_FLAG_THRESHOLD = 3
     comment = post("Awful")
-    for i in range(3):  # three readers, three addresses
-        Client().post(
+    for i in range(3):  # three trusted readers, three addresses
+        reader = Client()
+        reader.force_login(trusted_reader(f"reader{i}"))
+        reader.post(
             f"/comments/{comment.pk}/report/", {"reason": "abuse"}, REMOTE_ADDR=f"192.0.2.{i + 1}"
         )
     comment.refresh_from_db()
@@ -370,16 +374,24 @@ def test_approving_on_the_change_form_clears_the_reports(editor_client, post):
     assert "Moderation queue: 0 comments waiting" in editor_client.get("/admin/").content.decode()
 
 
-def test_one_reader_cannot_hide_a_comment_alone(article, post, settings):
+def test_one_reader_cannot_hide_a_comment_alone(article, post, settings, trusted_reader):
     from django.test import Client
 
     settings.COMMENTS_FLAG_THRESHOLD = 2
     comment = post("Unpopular but fine")
-    for _ in range(3):  # three fresh sessions, one address
+    for _ in range(3):  # three fresh sessions, one address: one report
         Client().post(f"/comments/{comment.pk}/report/", {"reason": "abuse"})
-    assert Flag.objects.count() == 1
+    assert Flag.objects.filter(comment=comment).count() == 1
+    ann = trusted_reader("ann")
+    for _ in range(3):  # one account, three fresh sessions: one report
+        session = Client()
+        session.force_login(ann)
+        session.post(f"/comments/{comment.pk}/report/", {"reason": "abuse"})
+    assert Flag.objects.filter(comment=comment).count() == 2
     assert Comment.objects.get(pk=comment.pk).status == "approved"
-    Client().post(f"/comments/{comment.pk}/report/", {"reason": "abuse"}, REMOTE_ADDR="192.0.2.44")
+    other = Client()
+    other.force_login(trusted_reader("bo"))
+    other.post(f"/comments/{comment.pk}/report/", {"reason": "abuse"}, REMOTE_ADDR="192.0.2.44")
     assert Comment.objects.get(pk=comment.pk).status == "pending"
 
 
