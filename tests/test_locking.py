@@ -4,8 +4,8 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from comments.models import Comment
 from comments.locks import THREAD_LOCK
+from comments.models import Comment
 
 pytestmark = pytest.mark.postgres
 
