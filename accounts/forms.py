@@ -1,10 +1,12 @@
-"""The log-in forms of the site and of the admin, throttled (see accounts/throttle.py)."""
+"""The log-in forms of the site and of the admin, throttled (see accounts/throttle.py), and
+the sign-up form."""
 
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
 from accounts import throttle
+from core import names
 
 
 class ThrottledLoginMixin:
@@ -29,3 +31,14 @@ class LoginForm(ThrottledLoginMixin, AuthenticationForm):
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
     pass
+
+
+class SignupForm(UserCreationForm):
+    """Sign-up. A username must have a letter and must not look like a reserved word nor like
+    another account's username (core/names.py: the same rules as readers' names)."""
+
+    def clean_username(self):
+        username = super().clean_username()  # None: taken, the error is already on the form
+        if username and (refusal := names.refusal(username)):
+            raise ValidationError(refusal)
+        return username

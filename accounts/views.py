@@ -3,14 +3,13 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import throttle
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, SignupForm
 
 
 def safe_next(request, fallback="/"):
@@ -49,7 +48,7 @@ def admin_login(request):
 
 
 def signup(request):
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         refusal = throttle.signup_refusal(request)

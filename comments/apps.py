@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.conf import settings
-from django.db.models.signals import post_migrate, pre_delete
+from django.contrib.auth import get_user_model
+from django.db.models.signals import m2m_changed, post_migrate, post_save, pre_delete
 
 
 class CommentsConfig(AppConfig):
@@ -16,6 +17,27 @@ class CommentsConfig(AppConfig):
         def keep_author_name(sender, instance, **kwargs):
             services.comments_keep_author_name(user=instance)
 
+        def author_changed(sender, instance, action="post_", update_fields=None, **kwargs):
+            if not action.startswith("post_") or not isinstance(instance, get_user_model()):
+                return
+            if update_fields is not None and not {"username", "is_superuser"} & update_fields:
+                return  # e.g. last_login on every log-in: nothing the page draws
+            services.comments_author_changed(user=instance)
+
+        # Joining or leaving Editors, becoming a superuser or being renamed changes how the
+        # account's comments are drawn (the Editor badge, the name).
+        m2m_changed.connect(
+            author_changed,
+            sender=get_user_model().groups.through,
+            weak=False,
+            dispatch_uid="comments.author_groups_changed",
+        )
+        post_save.connect(
+            author_changed,
+            sender=settings.AUTH_USER_MODEL,
+            weak=False,
+            dispatch_uid="comments.author_saved",
+        )
         pre_delete.connect(
             keep_author_name,
             sender=settings.AUTH_USER_MODEL,

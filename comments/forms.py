@@ -3,6 +3,7 @@ from django.conf import settings
 
 from comments import defences, services
 from comments.models import Comment, Flag
+from core import names
 
 
 class CommentForm(forms.Form):
@@ -46,6 +47,14 @@ class CommentForm(forms.Form):
         self.initial.setdefault("shown_at", defences.form_token())
         if not settings.COMMENTS_HONEYPOT:
             del self.fields["website"]
+
+    def clean_author_name(self):
+        """The name in its normal form (``core.names``): what is stored and shown. Refused
+        without a letter, when it looks like a reserved word, or like an account's name."""
+        name = names.normalize(self.cleaned_data["author_name"])
+        if refusal := names.refusal(name):
+            raise forms.ValidationError(refusal)
+        return name
 
     def clean_parent(self):
         raw = self.cleaned_data["parent"].strip()

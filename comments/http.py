@@ -1,7 +1,5 @@
 """What the views read from a request: who is looking, from where, and what they asked for."""
 
-from urllib.parse import parse_qsl
-
 from django.http import HttpResponseRedirect
 from django.utils.crypto import salted_hmac
 
@@ -49,14 +47,3 @@ def reader_key(request) -> str:
             "threadline.flag", client_ip(request) or "unknown", algorithm="sha256"
         ).hexdigest()[:20]
     )
-
-
-def undecodable(request) -> bool:
-    """True when a form post carries bytes that are not UTF-8 (Django would replace them)."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        return False
-    try:
-        parse_qsl(request.body.decode("ascii"), keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        return True
-    return False

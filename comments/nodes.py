@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from comments.models import Comment
+from comments.roles import EDITORS
+from core import names
 
 URL_NAMES = ("permalink", "reply_form", "report", "edit", "delete", "thread")
 
@@ -56,6 +59,8 @@ class CommentNode:
     element keeps its place for the replies under it). ``number`` is set on top-level
     comments of an article page, ``continue_after`` where the page stops before this
     comment's replies (0: on its focused page; n: after the row with ``lft == n``).
+    ``author_kind`` is "editor" (Editors group or superuser), "account" or "guest": the page
+    marks accounts outside the name's text, so that no name a guest types can look like one.
     """
 
     pk: int
@@ -67,6 +72,7 @@ class CommentNode:
     status: str
     has_replies: bool
     display_author: str
+    author_kind: str
     rendered_body: SafeString | str
     created_iso: str
     created_long: str
@@ -109,8 +115,35 @@ def _when(moment) -> tuple[str, str, str]:
     )
 
 
-def node_for(comment: Comment, viewer: Viewer = ANONYMOUS, *, now=None) -> CommentNode:
-    """The node that draws ``comment`` for ``viewer``."""
+def editor_ids(user_ids: Iterable[int]) -> frozenset[int]:
+    """Which of these accounts are in the Editors group: one query (none without accounts).
+    Superusers count as editors too, but that is read from the row itself."""
+    user_ids = set(user_ids)
+    if not user_ids:
+        return frozenset()
+    memberships = get_user_model().groups.through.objects.filter(
+        group__name=EDITORS, user_id__in=user_ids
+    )
+    return frozenset(memberships.values_list("user_id", flat=True))
+
+
+def author_kind(comment: Comment, editors: frozenset[int] | None = None) -> str:
+    """ "guest", "account" or "editor"; ``editors`` from ``editor_ids`` (None: look it up)."""
+    if not comment.user_id:
+        return "guest"
+    if comment.user.is_superuser:
+        return "editor"
+    if editors is None:
+        editors = editor_ids([comment.user_id])
+    return "editor" if comment.user_id in editors else "account"
+
+
+def node_for(
+    comment: Comment, viewer: Viewer = ANONYMOUS, *, now=None, editors: frozenset[int] | None = None
+) -> CommentNode:
+    """The node that draws ``comment`` for ``viewer``. ``editors`` are the ids of the editors
+    among the page's authors (``editor_ids``); without it, this comment's author is looked up.
+    """
     now = now or timezone.now()
     shown = viewer.sees(comment)
     owner = shown and viewer.owns(comment)
@@ -124,7 +157,9 @@ def node_for(comment: Comment, viewer: Viewer = ANONYMOUS, *, now=None) -> Comme
         level=comment.level,
         status=comment.status,
         has_replies=comment.has_replies,
-        display_author=comment.display_author if shown else "",
+        # Stored names are normal already (comments.forms); older rows may not be.
+        display_author=names.shown(comment.display_author) if shown else "",
+        author_kind=author_kind(comment, editors) if shown else "",
         rendered_body=comment.rendered_body if shown else "",
         created_iso=created_iso,
         created_long=created_long,
@@ -155,7 +190,8 @@ def build_nodes(
             if comment.parent_id is not None:
                 keep.add(comment.parent_id)
     now = timezone.now()
-    nodes = [node_for(c, viewer, now=now) for c in rows if c.pk in keep]
+    editors = editor_ids(c.user_id for c in rows if c.user_id and viewer.sees(c))
+    nodes = [node_for(c, viewer, now=now, editors=editors) for c in rows if c.pk in keep]
     base = min((node.level for node in nodes), default=0)
     number = first_number
     for index, node in enumerate(nodes):

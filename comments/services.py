@@ -27,6 +27,7 @@ from comments.locks import (
     retry_on_conflict,
 )
 from comments.models import Comment, Flag
+from core import names
 from core.markup import render_comment
 
 TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
@@ -100,12 +101,13 @@ def comment_create(
             check_parent(parent, article)
         else:
             lock_new_tree()
+        account = user is not None and user.is_authenticated
         comment = Comment(
             article=article,
             parent=parent,
-            user=user if user is not None and user.is_authenticated else None,
-            author_name="" if user is not None and user.is_authenticated else author_name,
-            author_email="" if user is not None and user.is_authenticated else author_email,
+            user=user if account else None,
+            author_name="" if account else names.normalize(author_name),
+            author_email="" if account else author_email,
             body=body,
             body_html=render_comment(body),
             ip_address=ip_address,
@@ -243,6 +245,8 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
     with transaction.atomic():
         fresh = lock_comment(comment.pk)
         body_changed = "body" in changes and changes["body"] != fresh.body
+        if "author_name" in changes:
+            changes["author_name"] = names.normalize(changes["author_name"])
         for field, value in changes.items():
             setattr(fresh, field, value)
         if body_changed:
@@ -297,8 +301,13 @@ def comments_keep_author_name(*, user) -> int:
     comment's ``user`` then becomes NULL by the foreign key's SET_NULL.
     """
     count = Comment.objects.filter(user=user).update(author_name=user.get_username()[:100])
-    for article_id in sorted(
-        set(Comment.objects.filter(user=user).values_list("article_id", flat=True))
-    ):
-        _changed(article_id)
+    comments_author_changed(user=user)
     return count
+
+
+def comments_author_changed(*, user) -> None:
+    """An account's name or role changed (an editor's badge comes or goes): the cached
+    pages of every discussion it wrote in are stale."""
+    article_ids = Comment.objects.filter(user=user).values_list("article_id", flat=True)
+    for article_id in sorted(set(article_ids)):
+        _changed(article_id)

@@ -11,15 +11,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from articles.models import Article
-from comments import notify, ownership, policy, selectors, services
+from comments import defences, notify, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
-from comments.http import int_param, reader_key, see_other, undecodable, viewer_for
+from comments.http import int_param, reader_key, see_other, viewer_for
 from comments.nodes import node_for
 from comments.pages import CLOSED_MESSAGE, reachable_or_404, render_article_page
 from core.client import client_ip
@@ -68,16 +68,15 @@ def comment_post(request, slug):
         return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
     if not request.user.is_authenticated and not settings.COMMENTS_ALLOW_ANONYMOUS:
         return HttpResponseForbidden("Log in to comment.", content_type="text/plain")
-    if undecodable(request):
-        return HttpResponseBadRequest(
-            "The form arrived with text that is not valid UTF-8. Nothing was posted.",
-            content_type="text/plain",
-        )
     reply_to = int_param(request.POST.get("parent", "").strip())
     form = CommentForm(request.POST, user=request.user, article=article, reply_to=reply_to)
     preview, status = None, 200
     if form.is_valid() and "preview" in request.POST:
-        preview = sanitize(render_comment(form.cleaned_data["body"]))
+        if defences.over_preview_limit(ip_address=client_ip(request), user=request.user):
+            form.add_error(None, defences.PREVIEW_LIMIT_MESSAGE)
+            status = 429
+        else:
+            preview = sanitize(render_comment(form.cleaned_data["body"]), cache=False)
     elif form.is_valid():
         comment, status = _post(request, article, form)
         if comment is not None:

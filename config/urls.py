@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpResponseBadRequest
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -16,6 +18,22 @@ class FaviconView(RedirectView):
 
 
 favicon = FaviconView.as_view()
+
+
+def bad_request(request, exception):
+    """The 400 page, in words. It reads nothing from the request: Django's own checks the
+    CSRF token first, reading the form again, and when the form was what failed, that failed
+    again and the reader got a 500."""
+    if isinstance(exception, RequestDataTooBig):
+        message = "The form is too large, so it was not accepted."
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        message = "The form has too many fields, so it was not accepted."
+    else:
+        message = "The request could not be understood, so it was not accepted."
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+handler400 = bad_request
 
 urlpatterns = [
     path("", include("comments.urls")),
