@@ -296,7 +296,7 @@ COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
 COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for a thread's lock
 # Names a reader without an account may not sign with, nor an account take at sign-up (nor
-# look-alikes of them, nor names with one of them as a word): comments/names.py.
+# look-alikes of them, nor names with one of them as a word): core/names.py.
 COMMENTS_RESERVED_NAMES = env_list(
     "COMMENTS_RESERVED_NAMES",
     ["admin", "administrator", "editor", "moderator", "staff", "threadline"],
