@@ -192,7 +192,7 @@ def render_breakdown(article) -> dict:
     bodies = [row.body_html for row in rows]
 
     def sanitize_first_time():
-        markup._clean_cached.cache_clear()  # as in a worker that has not shown them yet
+        markup.cache_clear()  # as in a worker that has not shown them yet
         for body in bodies:
             markup.sanitize(body)
 

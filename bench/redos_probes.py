@@ -24,4 +24,28 @@ def probe_texts(length: int) -> dict[str, str]:
         "`*` repeated": repeat("*", length),
         "`* ` repeated (nested lists)": repeat("* ", length),
         "`*a` repeated (emphasis)": repeat("*a", length),
+        # The worst inputs found for markdown-it-py's js-default preset (core/markup.py).
+        "200 `[`, then `*_` repeated (link labels)": brackets_then("[", 200, "*_", length),
+        "200 `[`, then `*_` over half, then words": brackets_then("[", 200, "*_", length, 1 / 2),
+        "200 `[`, then `<` over half, then words": brackets_then("[", 200, "<", length, 1 / 2),
+        "100 `![`, then `*_` over half, then words (image labels)": brackets_then(
+            "![", 100, "*_", length, 1 / 2
+        ),
+        "33 `[a](`, then `*_` over half, then words (link addresses)": brackets_then(
+            "[a](", 33, "*_", length, 1 / 2
+        ),
+        "tables of 256 header cells over one-cell rows": repeat(
+            "|a" * 256 + "|\n" + "|-" * 256 + "|\n" + "a\n" * 256 + "\n", length
+        ),
+        "`*_` repeated (emphasis delimiters)": repeat("*_", length),
+        "`- a` lines (a long list)": repeat("- a\n", length),
+        "`a` lines (soft line breaks)": repeat("a\n", length),
     }
+
+
+def brackets_then(opener: str, count: int, unit: str, length: int, share: float = 1) -> str:
+    """``count`` openers (as many as fit), then ``unit`` repeated over ``share`` of the
+    length, then plain words (markup dense enough to cost, not enough to be shown plain)."""
+    head = (opener * count)[:length]
+    markup = repeat(unit, int((length - len(head)) * share))
+    return head + markup + repeat(" word", length - len(head) - len(markup))

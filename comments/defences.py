@@ -50,40 +50,63 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
 
 
 def over_rate_limit(*, ip_address, user=None) -> bool:
-    """Count this post against its IP address and account; True when either is over the
-    limit for the current window (fixed windows, counted atomically in the "rate_limit"
-    cache). When the counters cannot be reached (Redis down, hanging or full), nothing is
-    counted and the answer is COMMENTS_RATE_LIMIT_FAIL_OPEN's: False (the post goes on to the
-    other defences) by default, True (every post is refused) when it is off."""
-    parsed = parse_rate(settings.COMMENTS_RATE_LIMIT)
+    """Count this post against its IP address and account; True when either is over
+    COMMENTS_RATE_LIMIT for the current window."""
+    return _over_limit("rate", settings.COMMENTS_RATE_LIMIT, ip_address=ip_address, user=user)
+
+
+PREVIEW_LIMIT_MESSAGE = (
+    "You have asked for many previews in a short time. Wait a minute, then preview again; "
+    "your text is still in the form, and you can post it as it is."
+)
+
+
+def over_preview_limit(*, ip_address, user=None) -> bool:
+    """Count this preview against its IP address and account; True when either is over
+    COMMENTS_PREVIEW_RATE_LIMIT. Previews are counted apart from posts (a post does not use
+    up a preview, nor a preview a post)."""
+    return _over_limit(
+        "preview", settings.COMMENTS_PREVIEW_RATE_LIMIT, ip_address=ip_address, user=user
+    )
+
+
+def _over_limit(kind: str, rate: str, *, ip_address, user) -> bool:
+    """Fixed windows, counted atomically in the "rate_limit" cache. When the counters
+    cannot be reached (Redis down, hanging or full), nothing is counted and the answer is
+    COMMENTS_RATE_LIMIT_FAIL_OPEN's: not over (the request goes on to the other defences)
+    by default, over (refused) when it is off."""
+    parsed = parse_rate(rate)
     if parsed is None:
         return False
     limit, window = parsed
     slot = int(time.time() // window)
-    keys = [f"rate:ip:{ip_address}:{window}:{slot}"]
+    keys = [f"{kind}:ip:{ip_address}:{window}:{slot}"]
     if user is not None and user.is_authenticated:
-        keys.append(f"rate:user:{user.pk}:{window}:{slot}")
-    counters = caches["rate_limit"]
-    over = False
+        keys.append(f"{kind}:user:{user.pk}:{window}:{slot}")
     try:
-        for key in keys:
-            counters.add(key, 0, timeout=window + 1)
-            try:
-                count = counters.incr(key)
-            except ValueError:  # expired between add and incr
-                counters.set(key, 1, timeout=window + 1)
-                count = 1
-            over = over or count > limit
+        counts = [_count(key, timeout=window + 1) for key in keys]
     except RedisError as error:
         fail_open = settings.COMMENTS_RATE_LIMIT_FAIL_OPEN
         logger.warning(
-            "Rate limit not counted (%s): post %s, as COMMENTS_RATE_LIMIT_FAIL_OPEN=%s",
+            "%s limit not counted (%s): %s, as COMMENTS_RATE_LIMIT_FAIL_OPEN=%s",
+            kind,
             error,
             "allowed" if fail_open else "refused",
             fail_open,
         )
         return not fail_open
-    return over
+    return max(counts) > limit
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the counter ``key`` of the "rate_limit" cache; its new value."""
+    counters = caches["rate_limit"]
+    counters.add(key, 0, timeout=timeout)
+    try:
+        return counters.incr(key)
+    except ValueError:  # expired between add and incr
+        counters.set(key, 1, timeout=timeout)
+        return 1
 
 
 def link_count(body: str) -> int:

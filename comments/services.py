@@ -51,6 +51,15 @@ def _changed(article_id: int) -> None:
     Article.discussion_changed(article_id)
 
 
+def _stored_name(name: str) -> str:
+    """A reader's name as stored: normalized (``core.names``), cut to the field's length
+    (NFKC can lengthen it); refused when nothing of it is visible."""
+    stored = names.normalize(name)[: Comment._meta.get_field("author_name").max_length]
+    if not stored:
+        raise ValidationError({"author_name": "Choose a name with at least one letter."})
+    return stored
+
+
 def check_move(comment: Comment, new_parent: Comment | None) -> None:
     """Refuse a move under a comment of another article, or under the comment itself or
     one of its own replies (the form checks it for the editor; the service under the lock)."""
@@ -102,11 +111,12 @@ def comment_create(
         else:
             lock_new_tree()
         account = user is not None and user.is_authenticated
+        author_name = "" if account else _stored_name(author_name)
         comment = Comment(
             article=article,
             parent=parent,
             user=user if account else None,
-            author_name="" if account else names.normalize(author_name),
+            author_name=author_name,
             author_email="" if account else author_email,
             body=body,
             body_html=render_comment(body),
@@ -246,7 +256,7 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
         fresh = lock_comment(comment.pk)
         body_changed = "body" in changes and changes["body"] != fresh.body
         if "author_name" in changes:
-            changes["author_name"] = names.normalize(changes["author_name"])
+            changes["author_name"] = _stored_name(changes["author_name"])
         for field, value in changes.items():
             setattr(fresh, field, value)
         if body_changed:

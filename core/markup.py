@@ -3,20 +3,102 @@
 Markdown is parsed with markdown-it-py's ``js-default`` preset, which leaves raw HTML as
 text; the result is then cleaned by nh3 against an allow-list. ``sanitize`` is the only
 function in the project that marks HTML safe, and it only ever marks nh3's output.
+
+Rendering a comment is bounded for any text up to COMMENTS_MAX_LENGTH (the worst inputs
+found are in bench/redos_probes.py; ``make bench`` times them):
+
+* tables are off for comments (nh3 would strip them anyway), so a few header cells over
+  many short rows cannot expand 10,000 characters into a million empty cells;
+* markdown-it-py looks for the end of every "[" by stepping over the rest of its paragraph
+  token by token, so n brackets before m markup characters cost n × m steps (200 "[" then
+  "*_" repeated: over a second); and for the address after every "](" by reading on to the
+  next space, up to 33 such reads over each character. Both are counted while a comment
+  renders: one that needs more than LINK_SCAN_STEPS label steps or LINK_ADDRESS_CHARS
+  address characters, or that has more than BRACKET_LIMIT brackets, is rendered again with
+  link syntax off, its brackets left as text;
+* past that, the work grows with the blocks (each line can open a list item, a heading, a
+  quote: 20-45 µs each) and the markup characters (5-10 µs each). A text whose estimate,
+  ``markup_work``, is over MARKUP_WORK_LIMIT (2,500 one-word list items, 10,000 emphasis
+  delimiters; every text of the XSS corpus and the demo thread stays under half of it) is
+  shown as plain paragraphs: its characters as written, its line breaks kept.
 """
 
-import functools
+import re
+import sys
+import threading
+from collections import OrderedDict
+from contextvars import ContextVar
+from html import escape
+from types import SimpleNamespace
 
 import nh3
+from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from markdown_it import helpers as link_helpers
+
+BRACKET_LIMIT = 200
+# A step costs 0.5-3 µs. Ordinary comments need one or two a link, a few hundred at most
+# (the XSS corpus and the demo thread: 240).
+LINK_SCAN_STEPS = 2_000
+# About 0.15 µs a character; an address is read once when its link is written out.
+LINK_ADDRESS_CHARS = 20_000
+
+# µs-like units: 20 a line, 8 a character that can start markup in markdown-it-py.
+MARKUP_WORK_LIMIT = 50_000
+_MARKUP_CHARACTERS = "!#$%&*+-:<=>@[\\]^_`{}~"
 
 _markdown = MarkdownIt("js-default")
-# markdown-it-py tries each "[" as the start of a link and nests into the next ones (about
-# 100 steps a bracket: 0.4 s for 10,000 "["). A comment allows COMMENTS_MAX_LINKS links, so
-# one with more than BRACKET_LIMIT brackets is not a list of links: render it without.
-_markdown_no_links = MarkdownIt("js-default").disable(["link", "image", "reference"])
-BRACKET_LIMIT = 200
+
+
+class _LinkScanTooLong(Exception):
+    """This text's links cost more to find than the budget of one comment."""
+
+
+class _LinkBudget:
+    def __init__(self):
+        self.steps = self.chars = 0
+
+
+_budget: ContextVar[_LinkBudget | None] = ContextVar("link_budget", default=None)
+# How far markdown-it can read an address: up to a space or control character.
+_ADDRESS_RUN = re.compile(r"[^\x00-\x20\x7f]*")
+
+
+def _metered_skip_token(skip_token):
+    """markdown-it's ``skipToken``, one step of the search for a link label's end."""
+
+    def skip_token_metered(state) -> None:
+        budget = _budget.get()
+        if budget is not None:
+            budget.steps += 1
+            if budget.steps > LINK_SCAN_STEPS:
+                raise _LinkScanTooLong
+        skip_token(state)
+
+    return skip_token_metered
+
+
+def _metered_destination(string: str, pos: int, maximum: int):
+    """markdown-it's ``parseLinkDestination``, charged with the most it can read."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.chars += _ADDRESS_RUN.match(string, pos, maximum).end() - pos
+        if budget.chars > LINK_ADDRESS_CHARS:
+            raise _LinkScanTooLong
+    return link_helpers.parseLinkDestination(string, pos, maximum)
+
+
+_comment_markdown = MarkdownIt("js-default").disable("table")
+_comment_markdown.inline.skipToken = _metered_skip_token(_comment_markdown.inline.skipToken)
+_comment_markdown.helpers = SimpleNamespace(
+    parseLinkLabel=link_helpers.parseLinkLabel,
+    parseLinkDestination=_metered_destination,
+    parseLinkTitle=link_helpers.parseLinkTitle,
+)
+_comment_markdown_no_links = MarkdownIt("js-default").disable(
+    ["table", "link", "image", "reference"]
+)
 
 COMMENT_TAGS = {
     "p",
@@ -71,10 +153,41 @@ def _clean(html: str, tags: set[str]) -> str:
     )
 
 
+def markup_work(source: str) -> int:
+    """An estimate of what rendering ``source`` as Markdown costs (see MARKUP_WORK_LIMIT)."""
+    return 20 * source.count("\n") + 8 * sum(map(source.count, _MARKUP_CHARACTERS))
+
+
+def comment_html(source: str) -> tuple[str, str]:
+    """A comment's HTML, not yet cleaned, and how it was read: "markdown", "no links"
+    (link syntax off) or "plain" (paragraphs of text)."""
+    if markup_work(source) > MARKUP_WORK_LIMIT:
+        return _plain_paragraphs(source), "plain"
+    if source.count("[") <= BRACKET_LIMIT:
+        token = _budget.set(_LinkBudget())
+        try:
+            return _comment_markdown.render(source), "markdown"
+        except _LinkScanTooLong:
+            pass
+        finally:
+            _budget.reset(token)
+    return _comment_markdown_no_links.render(source), "no links"
+
+
+def _plain_paragraphs(source: str) -> str:
+    text = source.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+    paragraphs = (part.strip("\n") for part in re.split(r"\n[ \t]*\n", text))
+    return "".join(
+        "<p>" + escape(part, quote=False).replace("\n", "<br>\n") + "</p>\n"
+        for part in paragraphs
+        if part.strip()
+    )
+
+
 def render_comment(source: str) -> str:
     """Render a reader's Markdown to cleaned HTML for storage beside the source."""
-    parser = _markdown if source.count("[") <= BRACKET_LIMIT else _markdown_no_links
-    return _clean(parser.render(source), COMMENT_TAGS)
+    rendered, _ = comment_html(source)
+    return _clean(rendered, COMMENT_TAGS)
 
 
 def render_article(source: str) -> str:
@@ -82,16 +195,89 @@ def render_article(source: str) -> str:
     return _clean(_markdown.render(source), ARTICLE_TAGS)
 
 
-def sanitize(html: str, *, article: bool = False) -> SafeString:
-    """Clean stored HTML again at output and mark the result safe.
+def sanitize(html: str, *, article: bool = False, cache: bool = True) -> SafeString:
+    """Clean HTML again at output and mark the result safe.
 
     Stored HTML was cleaned when written; cleaning it again costs microseconds and means a
-    row altered in the database still cannot inject markup.
+    row altered in the database still cannot inject markup. Stored HTML is drawn again and
+    again, so nh3's answer is kept (``cache``); HTML that is shown once, such as a preview,
+    passes ``cache=False`` so that it cannot crowd out the stored bodies.
     """
+    if not cache:
+        return mark_safe(_clean(html, ARTICLE_TAGS if article else COMMENT_TAGS))  # noqa: S308
     return mark_safe(_clean_cached(html, article))  # noqa: S308
 
 
-@functools.lru_cache(maxsize=10_000)
+class _CleanCache:
+    """nh3's answers by stored HTML, least recently used out first, at most
+    MARKUP_CACHE_BYTES in all (Python's size of each key and answer; 0 keeps nothing)."""
+
+    def __init__(self):
+        self._entries = OrderedDict()  # (html, article) -> (clean html, bytes)
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[0]
+
+    def put(self, key, clean: str) -> None:
+        limit = settings.MARKUP_CACHE_BYTES
+        html = key[0]
+        if clean == html:
+            clean = html  # nh3 usually gives stored HTML back unchanged: keep one copy
+        size = sys.getsizeof(html) + (0 if clean is html else sys.getsizeof(clean))
+        if size > limit:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (clean, size)
+            self._bytes += size
+            while self._bytes > limit:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "entries": len(self._entries),
+                "bytes": self._bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+            }
+
+
+_cache = _CleanCache()
+
+
 def _clean_cached(html: str, article: bool) -> str:
-    """nh3's answer for exactly this stored HTML, computed once per distinct body."""
-    return _clean(html, ARTICLE_TAGS if article else COMMENT_TAGS)
+    """nh3's answer for exactly this stored HTML, computed once while it stays cached."""
+    key = (html, article)
+    clean = _cache.get(key)
+    if clean is None:
+        clean = _clean(html, ARTICLE_TAGS if article else COMMENT_TAGS)
+        _cache.put(key, clean)
+    return clean
+
+
+def cache_stats() -> dict[str, int]:
+    """Entries, bytes, hits and misses of this process's cache of cleaned stored HTML."""
+    return _cache.stats()
+
+
+def cache_clear() -> None:
+    _cache.clear()

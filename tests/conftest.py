@@ -80,6 +80,7 @@ def _defences_off_unless_tested(settings):
     (tests/test_defences.py), where each is switched back on."""
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
     settings.COMMENTS_RATE_LIMIT = "off"
+    settings.COMMENTS_PREVIEW_RATE_LIMIT = "off"
     settings.COMMENTS_REFUSE_DUPLICATES = False
 
 

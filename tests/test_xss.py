@@ -35,7 +35,7 @@ from articles.models import Article
 from comments import notify, services
 from comments.models import Comment
 from comments.services import comment_create
-from core import markup
+from core import markup, names
 from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
 DATA = Path(__file__).parent / "data"
@@ -239,6 +239,13 @@ def admin_harness(browser, live_server, admin_user):
     context.close()
 
 
+def as_name(payload: str) -> str:
+    """The payload as a name: whole, with a letter after it when nothing of it is visible
+    (a name needs one; such names alone are refused, see the test below)."""
+    name = payload[:100]
+    return name if names.normalize(name) else name[:99] + "x"
+
+
 def post_batches(payloads, *, first=1):
     """One article per BATCH payloads; each comment has payload i as body and as name.
 
@@ -252,7 +259,7 @@ def post_batches(payloads, *, first=1):
             title=f"Hostile batch {number}", slug=f"hostile-{number}", body="Batch article."
         )
         comments = [
-            comment_create(article=article, body=payload, author_name=payload[:100])
+            comment_create(article=article, body=payload, author_name=as_name(payload))
             for payload in payloads[start : start + BATCH]
         ]
         batches.append((article, comments))
@@ -505,7 +512,7 @@ def test_reply_notification_emails_carry_payloads_only_as_plain_text(
     )
     for payload in PAYLOADS:
         reply = comment_create(
-            article=article, body=payload, author_name=payload[:100], parent_id=parent.pk
+            article=article, body=payload, author_name=as_name(payload), parent_id=parent.pk
         )
         notify.reply_posted(reply)
     assert len(mailoutbox) == len(PAYLOADS)
@@ -531,3 +538,15 @@ def test_reply_notification_emails_carry_payloads_only_as_plain_text(
         page.unroute(url)
     context.close()
     assert findings == [], report(findings)
+
+
+def test_a_name_with_nothing_visible_is_refused_by_the_service(article):
+    invisible = [p[:100] for p in PAYLOADS if not names.normalize(p[:100])]
+    assert invisible, "the corpus has names made of controls and invisible characters"
+    for name in invisible:
+        with pytest.raises(ValidationError) as refused:
+            comment_create(article=article, body="text", author_name=name)
+        assert refused.value.message_dict == {
+            "author_name": ["Choose a name with at least one letter."]
+        }
+    assert not Comment.objects.exists()
