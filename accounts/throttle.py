@@ -22,54 +22,28 @@ out of their accounts.
 import hashlib
 import logging
 import math
-import re
 import time
 import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import checks
 from django.core.cache import caches
-from django.core.exceptions import ImproperlyConfigured
 from redis import RedisError
 
+from core import rates
 from core.client import client_ip
 
 logger = logging.getLogger(__name__)
 
-_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# The cache alias whose errors reach the caller (the "default" one ignores them).
-COUNTERS = "rate_limit"
 
 # The clock the windows are counted on; tests set it to pass time without sleeping.
 clock = time.time
 
 
-def parse_limit(value: str) -> tuple[int, int] | None:
-    """``"10/15m"`` -> ``(10, 900)``; ``"5/m"`` -> ``(5, 60)``; ``"off"`` or ``""`` -> None."""
-    text = (value or "").strip().lower()
-    if text in {"", "off", "none", "0"}:
-        return None
-    match = _LIMIT.match(text)
-    if not match or int(match[1]) < 1 or match[2] == "0":
-        raise ImproperlyConfigured(
-            f"{value!r} is not a limit: write COUNT/WINDOW such as '10/15m' or '3/h' "
-            "(units s, m, h, d), or 'off'."
-        )
-    return int(match[1]), int(match[2] or 1) * _UNITS[match[3]]
-
-
 def check_settings(app_configs=None, **kwargs):
-    """A system check: both limits must parse, so a typo stops the server at start-up
-    instead of failing every log-in."""
-    errors = []
-    for name in ("ACCOUNTS_LOGIN_FAILURE_LIMIT", "ACCOUNTS_SIGNUP_LIMIT"):
-        try:
-            parse_limit(getattr(settings, name))
-        except ImproperlyConfigured as error:
-            errors.append(checks.Error(f"{name}: {error}", id="accounts.E001"))
-    return errors
+    return rates.check_rate_settings(
+        ["ACCOUNTS_LOGIN_FAILURE_LIMIT", "ACCOUNTS_SIGNUP_LIMIT"], "accounts.E001"
+    )
 
 
 @dataclass
@@ -86,9 +60,9 @@ class LoginAttempt:
         """The password was right: clear the account's count and give back the address's."""
         try:
             if self.account_key:
-                caches[COUNTERS].delete(self.account_key)
+                caches[rates.COUNTERS].delete(self.account_key)
             if self.address_key:
-                caches[COUNTERS].decr(self.address_key)
+                caches[rates.COUNTERS].decr(self.address_key)
         except ValueError:  # the window ended meanwhile: nothing left to give back
             pass
         except RedisError:  # Redis down, hanging or full: fail open
@@ -98,7 +72,7 @@ class LoginAttempt:
 def begin_login(request, username: str) -> LoginAttempt:
     """Count an attempt to log in as ``username`` as failed, before its password is checked,
     and say whether it may go ahead. Call ``succeeded()`` on the result when it does."""
-    limit = parse_limit(settings.ACCOUNTS_LOGIN_FAILURE_LIMIT)
+    limit = rates.parse_rate(settings.ACCOUNTS_LOGIN_FAILURE_LIMIT)
     if limit is None:
         return LoginAttempt()
     count, window = limit
@@ -113,9 +87,9 @@ def begin_login(request, username: str) -> LoginAttempt:
     try:
         # A refused attempt is not counted (a locked-out owner retrying must not lock their
         # address too); one that goes ahead is counted first, so racing guesses see it.
-        over = [key for key, n in caches[COUNTERS].get_many(keys).items() if n >= count]
+        over = [key for key, n in caches[rates.COUNTERS].get_many(keys).items() if n >= count]
         if not over:
-            over = [key for key in keys if _increment(key, window) > count]
+            over = [key for key in keys if rates.count(key, window=window) > count]
     except RedisError:  # Redis down, hanging or full: fail open
         logger.warning("Log-in throttle: the cache is unreachable; not throttling", exc_info=True)
         return LoginAttempt()
@@ -129,14 +103,14 @@ def begin_login(request, username: str) -> LoginAttempt:
 def signup_refusal(request) -> str | None:
     """Count one account about to be created from this request's address; the message to
     show when that is over ``ACCOUNTS_SIGNUP_LIMIT``, else None."""
-    limit = parse_limit(settings.ACCOUNTS_SIGNUP_LIMIT)
+    limit = rates.parse_rate(settings.ACCOUNTS_SIGNUP_LIMIT)
     ip = client_ip(request)
     if limit is None or not ip:
         return None
     count, window = limit
     now = clock()
     try:
-        created = _increment(f"signups:ip:{ip}:{window}:{int(now // window)}", window)
+        created = rates.count(f"signups:ip:{ip}:{window}:{int(now // window)}", window=window)
     except RedisError:  # Redis down, hanging or full: fail open
         logger.warning("Sign-up throttle: the cache is unreachable; not throttling", exc_info=True)
         return None
@@ -151,17 +125,6 @@ def signup_refusal(request) -> str | None:
 def _normalize(username: str) -> str:
     """One count per account however its name is spelled: Unicode-normalized, case-folded."""
     return unicodedata.normalize("NFKC", username).strip().casefold()
-
-
-def _increment(key: str, window: int) -> int:
-    """Add one to a count that lives until its window ends; atomic with Redis."""
-    counters = caches[COUNTERS]
-    counters.add(key, 0, timeout=window + 1)
-    try:
-        return counters.incr(key)
-    except ValueError:  # expired between add and incr
-        counters.set(key, 1, timeout=window + 1)
-        return 1
 
 
 def _minutes_left(now: float, window: int) -> str:

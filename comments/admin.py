@@ -29,7 +29,8 @@ ONE_CLICK = {
 
 
 class CommentAdminForm(forms.ModelForm):
-    """Checks a move before it reaches the service, so the editor sees why it is refused."""
+    """Checks a move and a guest's name before they reach the services, so the editor
+    sees why one is refused."""
 
     body = forms.CharField(
         widget=forms.Textarea, max_length=settings.COMMENTS_MAX_LENGTH, help_text="Markdown."
@@ -38,6 +39,15 @@ class CommentAdminForm(forms.ModelForm):
     class Meta:
         model = Comment
         fields = ["parent", "author_name", "author_email", "status", "body"]
+
+    def clean_author_name(self):
+        name = self.cleaned_data.get("author_name", "")
+        if self.instance.user_id:
+            return name
+        try:
+            return services.reader_name(name)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["author_name"]) from None
 
     def clean_parent(self):
         parent, comment = self.cleaned_data.get("parent"), self.instance

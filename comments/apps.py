@@ -9,7 +9,12 @@ class CommentsConfig(AppConfig):
     verbose_name = "Comments"
 
     def ready(self):
+        from django.core import checks
+
         from comments import roles, services
+        from comments.checks import check_rate_settings
+
+        checks.register(check_rate_settings)
 
         def editors_group(sender, **kwargs):
             roles.ensure_editors_group()

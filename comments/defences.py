@@ -10,16 +10,15 @@ import time
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import caches
 from redis.exceptions import RedisError
 
 from comments.models import Ban, Comment
+from core import rates
 
 logger = logging.getLogger(__name__)
 _clock_signer = signing.TimestampSigner(salt="threadline.comments.form-shown")
 # One match per address: "[a](https://www.x.org)" is one link, not three.
 _LINK = re.compile(r"(?:https?://|mailto:|www\.)[^\s)\]>]+", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def form_token() -> str:
@@ -38,15 +37,6 @@ def too_fast(token: str) -> bool:
     except (signing.BadSignature, ValueError):
         return True
     return time.time() - shown < minimum
-
-
-def parse_rate(rate: str) -> tuple[int, int] | None:
-    """ "5/m" -> (5, 60); "off", "" or "0" -> None. Units: s, m, h, d."""
-    rate = (rate or "").strip().lower()
-    if rate in {"", "off", "0", "none"}:
-        return None
-    count, _, unit = rate.partition("/")
-    return int(count), _UNITS[unit[:1] or "m"]
 
 
 def over_rate_limit(*, ip_address, user=None) -> bool:
@@ -75,7 +65,7 @@ def _over_limit(kind: str, rate: str, *, ip_address, user) -> bool:
     cannot be reached (Redis down, hanging or full), nothing is counted and the answer is
     COMMENTS_RATE_LIMIT_FAIL_OPEN's: not over (the request goes on to the other defences)
     by default, over (refused) when it is off."""
-    parsed = parse_rate(rate)
+    parsed = rates.parse_rate(rate)
     if parsed is None:
         return False
     limit, window = parsed
@@ -84,7 +74,7 @@ def _over_limit(kind: str, rate: str, *, ip_address, user) -> bool:
     if user is not None and user.is_authenticated:
         keys.append(f"{kind}:user:{user.pk}:{window}:{slot}")
     try:
-        counts = [_count(key, timeout=window + 1) for key in keys]
+        counts = [rates.count(key, window=window) for key in keys]
     except RedisError as error:
         fail_open = settings.COMMENTS_RATE_LIMIT_FAIL_OPEN
         logger.warning(
@@ -96,17 +86,6 @@ def _over_limit(kind: str, rate: str, *, ip_address, user) -> bool:
         )
         return not fail_open
     return max(counts) > limit
-
-
-def _count(key: str, *, timeout: int) -> int:
-    """Add one to the counter ``key`` of the "rate_limit" cache; its new value."""
-    counters = caches["rate_limit"]
-    counters.add(key, 0, timeout=timeout)
-    try:
-        return counters.incr(key)
-    except ValueError:  # expired between add and incr
-        counters.set(key, 1, timeout=timeout)
-        return 1
 
 
 def link_count(body: str) -> int:

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from comments.models import Comment
-from comments.roles import EDITORS
 from core import names
 
 URL_NAMES = ("permalink", "reply_form", "report", "edit", "delete", "thread")
@@ -59,7 +57,7 @@ class CommentNode:
     element keeps its place for the replies under it). ``number`` is set on top-level
     comments of an article page, ``continue_after`` where the page stops before this
     comment's replies (0: on its focused page; n: after the row with ``lft == n``).
-    ``author_kind`` is "editor" (Editors group or superuser), "account" or "guest": the page
+    ``author_kind`` is "editor" (``comments.roles``), "account" or "guest": the page
     marks accounts outside the name's text, so that no name a guest types can look like one.
     """
 
@@ -115,35 +113,18 @@ def _when(moment) -> tuple[str, str, str]:
     )
 
 
-def editor_ids(user_ids: Iterable[int]) -> frozenset[int]:
-    """Which of these accounts are in the Editors group: one query (none without accounts).
-    Superusers count as editors too, but that is read from the row itself."""
-    user_ids = set(user_ids)
-    if not user_ids:
-        return frozenset()
-    memberships = get_user_model().groups.through.objects.filter(
-        group__name=EDITORS, user_id__in=user_ids
-    )
-    return frozenset(memberships.values_list("user_id", flat=True))
-
-
-def author_kind(comment: Comment, editors: frozenset[int] | None = None) -> str:
-    """ "guest", "account" or "editor"; ``editors`` from ``editor_ids`` (None: look it up)."""
+def author_kind(comment: Comment, editors: frozenset[int]) -> str:
+    """ "guest", "account" or "editor"; ``editors`` from ``roles.editor_ids``."""
     if not comment.user_id:
         return "guest"
-    if comment.user.is_superuser:
-        return "editor"
-    if editors is None:
-        editors = editor_ids([comment.user_id])
     return "editor" if comment.user_id in editors else "account"
 
 
 def node_for(
-    comment: Comment, viewer: Viewer = ANONYMOUS, *, now=None, editors: frozenset[int] | None = None
+    comment: Comment, viewer: Viewer = ANONYMOUS, *, editors=frozenset(), now=None
 ) -> CommentNode:
-    """The node that draws ``comment`` for ``viewer``. ``editors`` are the ids of the editors
-    among the page's authors (``editor_ids``); without it, this comment's author is looked up.
-    """
+    """The node that draws ``comment`` for ``viewer``; ``editors`` are the ids of the
+    editors among the page's authors (``roles.editor_ids``, read by the selectors)."""
     now = now or timezone.now()
     shown = viewer.sees(comment)
     owner = shown and viewer.owns(comment)
@@ -173,7 +154,11 @@ def node_for(
 
 
 def build_nodes(
-    rows: Iterable[Comment], viewer: Viewer = ANONYMOUS, *, first_number: int = 1
+    rows: Iterable[Comment],
+    viewer: Viewer = ANONYMOUS,
+    *,
+    editors: frozenset[int] = frozenset(),
+    first_number: int = 1,
 ) -> list[CommentNode]:
     """The nodes to draw, in page order.
 
@@ -190,7 +175,6 @@ def build_nodes(
             if comment.parent_id is not None:
                 keep.add(comment.parent_id)
     now = timezone.now()
-    editors = editor_ids(c.user_id for c in rows if c.user_id and viewer.sees(c))
     nodes = [node_for(c, viewer, now=now, editors=editors) for c in rows if c.pk in keep]
     base = min((node.level for node in nodes), default=0)
     number = first_number

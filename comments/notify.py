@@ -11,9 +11,10 @@ import logging
 import smtplib
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
+
+from comments import roles
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,9 @@ def _send(subject: str, body: str, recipients: list[str]) -> int:
 
 
 def editor_addresses() -> list[str]:
-    """COMMENTS_MODERATOR_EMAILS, plus every active editor and superuser with an email."""
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    editors = users.filter(groups__name="Editors") | users.filter(is_superuser=True)
+    """COMMENTS_MODERATOR_EMAILS, plus every editor (``roles.editors``) with an email."""
     addresses = set(settings.COMMENTS_MODERATOR_EMAILS)
-    addresses.update(editors.values_list("email", flat=True))
+    addresses.update(roles.editors().exclude(email="").values_list("email", flat=True))
     return sorted(addresses)
 
 

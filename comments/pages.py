@@ -8,10 +8,9 @@ import time
 from django.conf import settings
 from django.http import Http404, HttpResponseForbidden
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response
 
-from articles.models import Article
 from comments import selectors
 from comments.forms import CommentForm
 from comments.http import ORDER_COOKIE, int_param, order_of, viewer_for
@@ -94,7 +93,9 @@ def _etag(request, article) -> str:
 
 
 def article_detail(request, slug):
-    article = get_object_or_404(Article.objects.published(), slug=slug)
+    article = selectors.published_article(slug)
+    if article is None:
+        raise Http404("No article here.")
     etag = _etag(request, article)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:

@@ -39,6 +39,9 @@ class Verdict:
         return Comment.Status.PENDING if self.hold else Comment.Status.APPROVED
 
 
+_RATE_LIMITED = Verdict("You are posting too often. Wait a minute, then post again.", 429)
+
+
 def holds(article: Article, user) -> bool:
     """Whether the article's moderation (or the site's, COMMENTS_MODERATION) holds a
     comment by ``user`` for an editor's approval."""
@@ -90,7 +93,7 @@ def judge_post(
             "That was quick! Take a moment to read your comment, then post it again.", 400
         )
     if defences.over_rate_limit(ip_address=ip_address, user=user):
-        return Verdict("You are posting too often. Wait a minute, then post again.", 429)
+        return _RATE_LIMITED
     refusal = _banned(user, author_email, ip_address) or _too_many_links(body)
     if refusal:
         return refusal
@@ -102,9 +105,12 @@ def judge_post(
 
 
 def judge_edit(*, comment: Comment, user, body: str, ip_address: str | None = None) -> Verdict:
-    """An author's edit: ban and links as for a post, then held wherever a new comment
-    would be held (the article's moderation, a blocked word), so an edit cannot publish
-    text that no editor has seen."""
+    """An author's edit: the rate limit (an edit counts as a post: each one redraws the
+    discussion), ban and links as for a post, then held wherever a new comment would be
+    held (the article's moderation, a blocked word), so an edit cannot publish text that
+    no editor has seen. Honeypot, delay and duplicate checks belong to the post form."""
+    if defences.over_rate_limit(ip_address=ip_address, user=user):
+        return _RATE_LIMITED
     refusal = _banned(user, comment.author_email, ip_address) or _too_many_links(body)
     if refusal:
         return refusal

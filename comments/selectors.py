@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from articles.models import Article
+from comments import roles
 from comments.models import Comment, has_replies_q, visible_q
 from comments.nodes import CommentNode, Viewer, build_nodes, mark_cut, node_for
 
@@ -90,6 +91,22 @@ def etag_parts(article, viewer: Viewer, *, order: str, minute: int) -> list:
     ]
 
 
+def editors_among(rows) -> frozenset[int]:
+    """The ids of the editors among these comments' authors (one query, none without
+    accounts): their comments carry the Editor badge."""
+    return roles.editor_ids(row.user_id for row in rows if row.user_id)
+
+
+def node_of(comment: Comment, viewer: Viewer) -> CommentNode:
+    """One comment's node, with its author's badge looked up."""
+    return node_for(comment, viewer, editors=editors_among([comment]))
+
+
+def published_article(slug: str):
+    """The published article with this slug, or None."""
+    return Article.objects.published().filter(slug=slug).first()
+
+
 def visible_comment(pk: int) -> Comment | None:
     """A visible comment with its article (what may be replied to or reported)."""
     comments = Comment.objects.on_published_articles().visible()
@@ -103,7 +120,7 @@ def reachable_comment(pk: int, viewer: Viewer) -> tuple[Comment, CommentNode] | 
     comment = comments.filter(pk=pk).first()
     if comment is None:
         return None
-    node = node_for(comment, viewer)
+    node = node_of(comment, viewer)
     if node.placeholder and not node.has_replies:
         return None
     return comment, node
@@ -164,7 +181,7 @@ class DiscussionPage:
         if self.order == "newest":
             position = {tree_id: i for i, tree_id in enumerate(tree_ids)}
             rows.sort(key=lambda row: (position[row.tree_id], row.lft))
-        nodes = build_nodes(rows, self.viewer, first_number=1)
+        nodes = build_nodes(rows, self.viewer, editors=editors_among(rows))
         self._number(nodes, tree_ids)
         mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
         return nodes
@@ -229,7 +246,7 @@ class Subtree:
                 level__gte=max(0, root.level - self.CONTEXT_LEVELS),
             ).select_related("user")
             rows = [*context.order_by("lft"), *rows]
-        nodes = build_nodes(rows, self.viewer, first_number=1)
+        nodes = build_nodes(rows, self.viewer, editors=editors_among(rows))
         for node in nodes:
             node.number = None
             node.focus = node.pk == root.pk

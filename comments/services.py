@@ -51,12 +51,13 @@ def _changed(article_id: int) -> None:
     Article.discussion_changed(article_id)
 
 
-def _stored_name(name: str) -> str:
+def reader_name(name: str) -> str:
     """A reader's name as stored: normalized (``core.names``), cut to the field's length
-    (NFKC can lengthen it); refused when nothing of it is visible."""
+    (NFKC can lengthen it); a ValidationError when nothing of it is visible. (Readers'
+    forms also refuse names that impersonate; editors and imports may keep any name.)"""
     stored = names.normalize(name)[: Comment._meta.get_field("author_name").max_length]
     if not stored:
-        raise ValidationError({"author_name": "Choose a name with at least one letter."})
+        raise ValidationError({"author_name": "A name needs at least one visible character."})
     return stored
 
 
@@ -111,7 +112,7 @@ def comment_create(
         else:
             lock_new_tree()
         account = user is not None and user.is_authenticated
-        author_name = "" if account else _stored_name(author_name)
+        author_name = "" if account else reader_name(author_name)
         comment = Comment(
             article=article,
             parent=parent,
@@ -256,7 +257,7 @@ def comment_update(*, comment: Comment, **changes) -> Comment:
         fresh = lock_comment(comment.pk)
         body_changed = "body" in changes and changes["body"] != fresh.body
         if "author_name" in changes:
-            changes["author_name"] = _stored_name(changes["author_name"])
+            changes["author_name"] = reader_name(changes["author_name"])
         for field, value in changes.items():
             setattr(fresh, field, value)
         if body_changed:

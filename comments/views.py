@@ -12,22 +12,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponseForbidden
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from articles.models import Article
 from comments import defences, notify, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
 from comments.http import int_param, reader_key, see_other, viewer_for
-from comments.nodes import node_for
 from comments.pages import CLOSED_MESSAGE, reachable_or_404, render_article_page
 from core.client import client_ip
 from core.markup import render_comment, sanitize
 
 
 def _comment_fragment(request, comment, *, status=200):
-    node = node_for(comment, viewer_for(request))
+    node = selectors.node_of(comment, viewer_for(request))
     if comment.level == 0:
         node.number = selectors.thread_position(comment)
     context = {"c": node, "article": comment.article, "oob_form": True}
@@ -63,7 +61,9 @@ def _refuse(form, verdict: policy.Verdict) -> int:
 @require_POST
 def comment_post(request, slug):
     """Post a comment or a reply; a 303 to it on success, the form with errors otherwise."""
-    article = get_object_or_404(Article.objects.published(), slug=slug)
+    article = selectors.published_article(slug)
+    if article is None:
+        raise Http404("No article here.")
     if not article.accepts_comments:
         return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
     if not request.user.is_authenticated and not settings.COMMENTS_ALLOW_ANONYMOUS:

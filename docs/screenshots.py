@@ -15,23 +15,17 @@ It posts nothing: the reply form is opened, not submitted.
 """
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages, tests' included
+from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1100, "height": 900}
 PHONE = {"width": 390, "height": 844}
 

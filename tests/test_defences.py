@@ -3,9 +3,12 @@
 import time
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from comments import defences
 from comments.models import Comment
+from core import rates
 
 
 def post_url(article):
@@ -88,7 +91,16 @@ def test_rate_limit_per_user_holds_across_addresses(client, article, settings, d
     ],
 )
 def test_rate_setting_is_parsed(rate, parsed):
-    assert defences.parse_rate(rate) == parsed
+    assert rates.parse_rate(rate) == parsed
+
+
+@pytest.mark.parametrize("setting", ["COMMENTS_RATE_LIMIT", "COMMENTS_PREVIEW_RATE_LIMIT"])
+@pytest.mark.parametrize("value", ["10/15x", "five a minute", "5/0m"])
+def test_a_malformed_rate_stops_the_server_at_start_up(settings, setting, value):
+    """Not a 500 on every post: ``manage.py check`` (run by runserver and migrate) fails."""
+    setattr(settings, setting, value)
+    with pytest.raises(SystemCheckError, match=setting):
+        call_command("check")
 
 
 def test_rate_limit_off(client, article, settings):

@@ -60,3 +60,16 @@ def test_a_status_change_settles_the_open_reports(post):
     services.comment_flag(comment=comment, reporter="user:1", reason=Flag.Reason.SPAM)
     services.comment_set_status(comment=comment, status=Comment.Status.REMOVED)
     assert list(Flag.objects.values_list("reviewed", flat=True)) == [True]
+
+
+def test_edits_count_against_the_posting_rate_limit(client, article, settings):
+    client.post(post_url(article), {"body": "Version 0", "author_name": "Ann"})
+    comment = Comment.objects.get()
+    settings.COMMENTS_RATE_LIMIT = "2/m"
+    statuses = [
+        client.post(f"/comments/{comment.pk}/edit/", {"body": f"Version {n}"}).status_code
+        for n in (1, 2, 3)
+    ]
+    assert statuses == [303, 303, 429]
+    comment.refresh_from_db()
+    assert comment.body == "Version 2"

@@ -26,6 +26,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from accounts import throttle
+from core import rates
 
 PASSWORD = "pw-ann-12345"
 LIMIT = 5
@@ -259,11 +260,11 @@ def test_a_malformed_limit_stops_the_server_at_start_up(settings, value):
 
 
 def test_limits_read_count_slash_window():
-    assert throttle.parse_limit("10/15m") == (10, 900)
-    assert throttle.parse_limit("5/m") == (5, 60)
-    assert throttle.parse_limit("3/h") == (3, 3600)
-    assert throttle.parse_limit("100/2d") == (100, 172800)
-    assert throttle.parse_limit("off") is None
+    assert rates.parse_rate("10/15m") == (10, 900)
+    assert rates.parse_rate("5/m") == (5, 60)
+    assert rates.parse_rate("3/h") == (3, 3600)
+    assert rates.parse_rate("100/2d") == (100, 172800)
+    assert rates.parse_rate("off") is None
 
 
 def test_with_the_cache_down_log_in_and_sign_up_go_through_with_a_warning(client, caplog, ann):

@@ -139,6 +139,18 @@ def test_editing_a_comment_in_the_admin_goes_through_the_service(editor_client, 
     assert comment.edited_at is not None
 
 
+@pytest.mark.parametrize("name", ["", "   ", "\u200b\u2800"])
+def test_blanking_a_guests_name_in_the_admin_is_refused_with_a_message(editor_client, post, name):
+    comment = post("Words", name="Ann")
+    response = editor_client.post(
+        f"{CHANGELIST}{comment.pk}/change/", change_data(comment, author_name=name)
+    )
+    assert response.status_code == 200
+    assert "A name needs at least one visible character." in response.content.decode()
+    comment.refresh_from_db()
+    assert comment.author_name == "Ann"
+
+
 def test_moderation_policy_all_holds_comments_and_only_the_author_sees_them(client, article):
     article.moderation = article.Moderation.ALL
     article.save()

@@ -547,6 +547,6 @@ def test_a_name_with_nothing_visible_is_refused_by_the_service(article):
         with pytest.raises(ValidationError) as refused:
             comment_create(article=article, body="text", author_name=name)
         assert refused.value.message_dict == {
-            "author_name": ["Choose a name with at least one letter."]
+            "author_name": ["A name needs at least one visible character."]
         }
     assert not Comment.objects.exists()

@@ -8,14 +8,7 @@ class Migration(migrations.Migration):
 
     initial = True
 
-    # Squashed before the first release; an older development database that has these
-    # applied is taken as up to date. The Editors group is made by a post_migrate hook
-    # (comments.apps), after every migrate.
-    replaces = [
-        ("articles", "0001_initial"),
-        ("articles", "0002_article_moderation"),
-        ("articles", "0003_thread_version"),
-    ]
+    # The first release's schema, squashed from the development steps (none was deployed).
 
     dependencies = [
     ]
