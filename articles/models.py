@@ -38,7 +38,7 @@ class Article(models.Model):
     body_html = models.TextField(_("body as HTML"), editable=False, default="")
     published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
     comments_open = models.BooleanField(_("comments open"), default=True)
-    thread_version = models.PositiveBigIntegerField(
+    discussion_version = models.PositiveBigIntegerField(
         _("discussion version"),
         default=0,
         editable=False,
@@ -65,12 +65,12 @@ class Article(models.Model):
         if not self._state.adding:
             # The discussion shows whether comments are open: its cached pages must go.
             # Incremented in SQL, so a stale instance never writes back an older version.
-            self.thread_version = F("thread_version") + 1
+            self.discussion_version = F("discussion_version") + 1
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "thread_version"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "discussion_version"}
         super().save(*args, **kwargs)
-        if not isinstance(self.thread_version, int):
-            self.refresh_from_db(fields=["thread_version"])
+        if not isinstance(self.discussion_version, int):
+            self.refresh_from_db(fields=["discussion_version"])
 
     def get_absolute_url(self):
         return reverse("article_detail", kwargs={"slug": self.slug})
@@ -82,7 +82,7 @@ class Article(models.Model):
         Called by every write to the discussion as its last statement, inside the writer's
         transaction: the new version commits with the write, or neither does.
         """
-        cls.objects.filter(pk=article_id).update(thread_version=F("thread_version") + 1)
+        cls.objects.filter(pk=article_id).update(discussion_version=F("discussion_version") + 1)
 
     @property
     def accepts_comments(self) -> bool:

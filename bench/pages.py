@@ -3,7 +3,7 @@
 Every page is a GET through Django's test client in this process (URL resolving, every
 middleware, the queries, the templates; no network), with the settings of ``make serve``.
 The breakdown times the app's own pieces on the same comments: the selector
-(``comments.selectors.DiscussionPage``), the query (``Comment.objects.for_thread``),
+(``comments.selectors.DiscussionPage``), the query (``Comment.objects.for_discussion``),
 ``comments.nodes.build_nodes``, ``core.markup.sanitize`` and the ``nodes`` partial of
 ``comments/discussion.html``.
 """
@@ -187,8 +187,8 @@ def render_breakdown(article) -> dict:
     with override_settings(**SHOW_ALL):
         nodes = DiscussionPage(article, ANONYMOUS).nodes
         selector = median_seconds(lambda: DiscussionPage(article, ANONYMOUS).nodes, BREAKDOWN_REPS)
-    # With the limits lifted the page holds every row of the discussion: for_thread's.
-    rows = list(Comment.objects.for_thread(article))
+    # With the limits lifted the page holds every row of the discussion: for_discussion's.
+    rows = list(Comment.objects.for_discussion(article))
     bodies = [row.body_html for row in rows]
 
     def sanitize_first_time():
@@ -203,7 +203,7 @@ def render_breakdown(article) -> dict:
         "comments": len(nodes),
         "rows": len(rows),
         "selector": selector,
-        "query": median_seconds(lambda: list(Comment.objects.for_thread(article)), 10),
+        "query": median_seconds(lambda: list(Comment.objects.for_discussion(article)), 10),
         "build_nodes": median_seconds(lambda: build_nodes(rows, ANONYMOUS), BREAKDOWN_REPS),
         "sanitize_first": sanitize_first,
         "sanitize_cached": median_seconds(

@@ -238,7 +238,7 @@ def page_parts(results: dict) -> list[str]:
     ]
     parts = [
         ("`DiscussionPage(article, ANONYMOUS).nodes` (its queries and `build_nodes`)", "selector"),
-        ('`Comment.objects.for_thread(article)`: the rows, with `select_related("user")`', "query"),
+        ("`Comment.objects.for_discussion(article)`: the rows, with their users", "query"),
         ("`build_nodes(rows, ANONYMOUS)`: links, dates, closers", "build_nodes"),
         ("`sanitize` of every body, its cache emptied first (nh3)", "sanitize_first"),
         ("`sanitize` of every body, cached (as on a worker's later pages)", "sanitize_cached"),

@@ -8,7 +8,7 @@ from comments.nodes import Viewer
 from comments.selectors import DEFAULT_ORDER, ORDERS
 from core.client import client_ip
 
-ORDER_COOKIE = "thread_order"
+ORDER_COOKIE = "discussion_order"
 
 
 def viewer_for(request) -> Viewer:

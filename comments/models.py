@@ -49,7 +49,7 @@ class CommentQuerySet(models.QuerySet):
             | Q(flags__reviewed=False, status=Comment.Status.APPROVED)
         ).distinct()
 
-    def for_thread(self, article):
+    def for_discussion(self, article):
         """Every row of an article's discussion in page order: one query, pre-order."""
         return self.filter(article=article).select_related("user").order_by("tree_id", "lft")
 

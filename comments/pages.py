@@ -56,7 +56,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
             if after is None
             else settings.COMMENTS_PAGE_CACHE_SECONDS
         ),
-        "cache_version": article.thread_version if cacheable else None,
+        "cache_version": article.discussion_version if cacheable else None,
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
@@ -114,7 +114,7 @@ def reachable_or_404(request, pk):
     return found
 
 
-def comment_thread(request, pk):
+def comment_subtree(request, pk):
     """The focused page of one comment and its replies (where "Continue this thread" goes)."""
     comment, node = reachable_or_404(request, pk)
     subtree = selectors.Subtree(

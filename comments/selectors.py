@@ -82,7 +82,7 @@ def etag_parts(article, viewer: Viewer, *, order: str, minute: int) -> list:
     personal = bool(viewer.user_id or viewer.owned_ids)
     return [
         article.pk,
-        article.thread_version,
+        article.discussion_version,
         article.accepts_comments,
         minute if personal else None,
         viewer.user_id,
@@ -172,7 +172,7 @@ class DiscussionPage:
         budget = settings.COMMENTS_PAGE_MAX
         deepest = settings.COMMENTS_MAX_DEPTH
         rows = list(
-            Comment.objects.for_thread(self.article).filter(
+            Comment.objects.for_discussion(self.article).filter(
                 tree_id__in=tree_ids, level__lte=deepest
             )[: budget + 1]
         )

@@ -118,7 +118,7 @@ def test_newest_first_orders_threads_but_keeps_replies_in_conversation_order(cli
     html = response.content.decode()
     assert [int(pk) for pk, _ in elements(html)] == [new.pk, old.pk, r1.pk, r2.pk]
     assert '<span class="number">2.</span>' in html.split(f'id="comment-{old.pk}"')[0]
-    assert response.cookies["thread_order"].value == "newest"
+    assert response.cookies["discussion_order"].value == "newest"
     again = client.get(article.get_absolute_url()).content.decode()  # remembered by cookie
     assert [int(pk) for pk, _ in elements(again)][:2] == [new.pk, old.pk]
 

@@ -41,7 +41,7 @@ def import_text(tmp_path, text, *args):
 
 def tree(article):
     """(depth, body, parent's body) of each comment in page order."""
-    comments = Comment.objects.for_thread(article).select_related("parent")
+    comments = Comment.objects.for_discussion(article).select_related("parent")
     return [(c.level, c.body, c.parent.body if c.parent else None) for c in comments]
 
 
@@ -92,7 +92,7 @@ def test_load_demo_posts_the_seven_responses_in_file_order(db):
     load_demo()
     article = Article.objects.get()
     assert Comment.objects.count() == 7
-    top = list(Comment.objects.for_thread(article).filter(level=0))
+    top = list(Comment.objects.for_discussion(article).filter(level=0))
     assert len(top) == 5
     for comment, words in zip(top, SEED_FIRST_WORDS, strict=True):
         assert comment.body.startswith(words)
@@ -127,7 +127,7 @@ def test_load_demo_twice_changes_nothing(db):
 def test_demo_page_nests_the_two_replies_inside_response_four(client, db):
     load_demo()
     article = Article.objects.get()
-    top = list(Comment.objects.for_thread(article).filter(level=0))
+    top = list(Comment.objects.for_discussion(article).filter(level=0))
     replies = list(top[3].get_children())
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('body_html', models.TextField(default='', editable=False, verbose_name='body as HTML')),
                 ('published_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='published')),
                 ('comments_open', models.BooleanField(default=True, verbose_name='comments open')),
-                ('thread_version', models.PositiveBigIntegerField(default=0, editable=False, help_text='Grows with every change to the discussion: keys its cached pages.', verbose_name='discussion version')),
+                ('discussion_version', models.PositiveBigIntegerField(default=0, editable=False, help_text='Grows with every change to the discussion: keys its cached pages.', verbose_name='discussion version')),
                 ('moderation', models.CharField(blank=True, choices=[('', 'as the site is set (COMMENTS_MODERATION)'), ('none', 'publish at once'), ('all', 'hold every comment for approval'), ('anonymous', 'hold comments from readers without an account')], default='', max_length=10, verbose_name='moderation')),
             ],
             options={
