@@ -9,7 +9,9 @@ Requests never raise: an ``Answer`` holds the status and the page, or (connectio
 dropped, timed out) no status and the name of the error.
 """
 
+import functools
 import html
+import http.client
 import re
 import urllib.request
 from dataclasses import dataclass
@@ -26,6 +28,20 @@ CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 class _KeepRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # the 303 itself is the answer: it names the new comment
+
+
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connect from a given local address (any of 127.0.0.0/8 works on loopback)."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, request):
+        return self.do_open(
+            functools.partial(http.client.HTTPConnection, source_address=(self.source, 0)),
+            request,
+        )
 
 
 @dataclass(frozen=True)
@@ -58,9 +74,23 @@ class Reader:
     """One browser reading and posting on ``article`` of the server at ``server_url``, signing
     its comments ``name``. A reader may post from several threads at once."""
 
-    def __init__(self, server_url: str, article, *, name: str = "Reader", timeout: float = 30):
+    def __init__(
+        self,
+        server_url: str,
+        article,
+        *,
+        name: str = "Reader",
+        timeout: float = 30,
+        source: str | None = None,
+    ):
+        """``source``: a loopback address to connect from (127.0.0.2, ...), as another
+        client of a proxy would."""
         cookies = urllib.request.HTTPCookieProcessor(CookieJar())
-        self.opener = urllib.request.build_opener(cookies, _KeepRedirects)
+        handlers = [cookies, _KeepRedirects]
+        if source:
+            handlers.append(_FromAddress(source))
+        self.opener = urllib.request.build_opener(*handlers)
+        self.server_url = server_url
         self.page_url = server_url + article.get_absolute_url()
         self.post_url = server_url + reverse("comment_post", args=[article.slug])
         self.name = name
@@ -69,25 +99,32 @@ class Reader:
 
     def read_page(self) -> Answer:
         """GET the article page; the first good one gives the CSRF token for posting."""
-        answer = self._send(urllib.request.Request(self.page_url))  # noqa: S310 (http://127.0.0.1)
+        answer = self.get(self.page_url)
         if answer.status == 200 and not self.csrf_token:
             self.csrf_token = CSRF_FIELD.search(answer.text)[1]
         return answer
 
     def post(self, body: str, parent: int | None = None) -> Answer:
         """Send the comment form, as a reply to ``parent`` if given."""
-        assert self.csrf_token, "read the page first: posting needs its CSRF token"
-        data = {
-            "csrfmiddlewaretoken": self.csrf_token,
-            "body": body,
-            "parent": parent or "",
-            "author_name": self.name,
-            "author_email": "",
-        }
+        data = {"body": body, "parent": parent or "", "author_name": self.name, "author_email": ""}
+        return self.submit(self.post_url, data)
+
+    def get(self, url: str) -> Answer:
+        """GET ``url`` (absolute, or a path on the server) with this reader's cookies."""
+        return self._send(urllib.request.Request(self._absolute(url)))  # noqa: S310 (127.0.0.1)
+
+    def submit(self, url: str, data: dict, headers: dict | None = None) -> Answer:
+        """POST a form to ``url`` with the CSRF token of the page read first."""
+        assert self.csrf_token, "read the page first: a form needs its CSRF token"
         request = urllib.request.Request(  # noqa: S310 (http://127.0.0.1)
-            self.post_url, data=urlencode(data).encode(), headers={"Referer": self.page_url}
+            self._absolute(url),
+            data=urlencode({"csrfmiddlewaretoken": self.csrf_token, **data}).encode(),
+            headers={"Referer": self.page_url, **(headers or {})},
         )
         return self._send(request)
+
+    def _absolute(self, url: str) -> str:
+        return url if url.startswith("http") else self.server_url + url
 
     def _send(self, request) -> Answer:
         try:
