@@ -15,6 +15,10 @@ The view never runs, so nothing is stored. A form larger than DATA_UPLOAD_MAX_ME
 refused by Django as before (the 400 handler in config/urls.py says so); files count towards
 that limit, as no form here takes one, and their content is not checked.
 
+``DamagedSessionCookieMiddleware`` answers a request whose session cookie holds a control
+character (a NUL, say) with a 400 that says so and deletes the cookie: the next request
+starts a fresh session. (The session store also treats such a key as no session.)
+
 ``refuse_unreadable_content_type`` wraps the WSGI application (config/wsgi.py): Django parses
 the Content-Type header while it builds the request, before any middleware, and a header it
 cannot parse raised there, past every error handler.
@@ -27,6 +31,7 @@ import contextlib
 import re
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest, UnreadablePostError
 from django.utils.http import parse_header_parameters
 
@@ -63,6 +68,30 @@ class FormEncodingMiddleware:
         is_form = request.content_type in (URLENCODED, MULTIPART)
         if is_form and request.method in FORM_METHODS and (problem := form_problem(request)):
             return refusal(problem)
+        return self.get_response(request)
+
+
+DAMAGED_SESSION = (
+    "Your session cookie was damaged, so the request was not accepted and the cookie has "
+    "been removed. Reload the page to continue."
+)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class DamagedSessionCookieMiddleware:
+    """A 400 that removes a session cookie with control characters (module docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = settings.SESSION_COOKIE_NAME
+        if CONTROL.search(request.COOKIES.get(name, "")):
+            response = refusal(DAMAGED_SESSION)
+            response.delete_cookie(
+                name, path=settings.SESSION_COOKIE_PATH, domain=settings.SESSION_COOKIE_DOMAIN
+            )
+            return response
         return self.get_response(request)
 
 

@@ -248,20 +248,32 @@ def test_utf8_forms_still_post_whatever_the_charset_is_called(browser, article, 
 NUL_SESSION = "abcdefghijklmnop\x00qrstuvwxyz012345"
 
 
-def test_session_cookie_with_a_nul_is_no_session(client, article):
+def test_session_cookie_with_a_nul_gets_a_400_that_removes_it(client, article):
     client.cookies["sessionid"] = NUL_SESSION
     response = client.get(article.get_absolute_url())
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "session cookie was damaged" in response.content.decode()
     assert response.cookies["sessionid"].value == ""  # the cookie is deleted
+    assert client.get(article.get_absolute_url()).status_code == 200  # a reload works
     assert client.get("/accounts/login/").status_code == 200
 
 
-def test_reader_with_a_nul_session_cookie_posts_with_a_fresh_session(client, article):
+def test_a_post_with_a_nul_session_cookie_stores_nothing_then_works_after_reload(client, article):
     client.cookies["sessionid"] = NUL_SESSION
+    response = client.post(FORMS["comment"][0], {"body": "Hello", "author_name": "Ann"})
+    assert response.status_code == 400
+    assert not Comment.objects.exists()
     response = client.post(FORMS["comment"][0], {"body": "Hello", "author_name": "Ann"})
     assert response.status_code == 303
     assert re.fullmatch(r"[a-z0-9]{32}", response.cookies["sessionid"].value)
     assert Comment.objects.get().body == "Hello"
+
+
+def test_the_session_store_alone_takes_a_nul_key_as_no_session(db):
+    """Defence in depth, should the cookie reach it: no query with a NUL, no session."""
+    from config.sessions import SessionStore
+
+    assert SessionStore(NUL_SESSION).load() == {}
 
 
 def test_unreadable_content_type_header_is_refused_before_django(db):
@@ -298,7 +310,7 @@ def http(port, request: bytes) -> tuple[int, str]:
 
 
 @pytest.mark.postgres
-def test_through_gunicorn_each_bad_request_gets_a_400_or_a_fresh_session(transactional_db, article):
+def test_through_gunicorn_each_bad_request_gets_a_400(transactional_db, article):
     with app_servers(workers=1, threads=1) as [server]:
         status, page = http(
             server.port,
@@ -324,6 +336,8 @@ def test_through_gunicorn_each_bad_request_gets_a_400_or_a_fresh_session(transac
         status, text = post(f"{URLENCODED}; charset*=bogus''utf-8", cookie)
         assert (status, "Content-Type header could not be read" in text) == (400, True)
         # Quoted, a cookie may carry an octal escape; Django unquotes it to a NUL.
-        status, _ = post(URLENCODED, f'{cookie}; sessionid="abcdefghijklmnop\\000qrstuvwxyz01"')
+        status, text = post(URLENCODED, f'{cookie}; sessionid="abcdefghijklmnop\\000qrstuvwxyz01"')
+        assert (status, "session cookie was damaged" in text) == (400, True)
+        status, _ = post(URLENCODED, cookie)
         assert status == 303
         assert list(Comment.objects.values_list("body", flat=True)) == ["café"]
