@@ -7,48 +7,14 @@ because the settings module reads the environment once, when it is imported.
 """
 
 import json
-import os
-import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings as conf
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.support.deploy import manage, production_env, run
+
+
 # Variables that would change what production gets: each test starts without them.
-UNSET_PREFIXES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_", "SESSION_", "CSRF_")
-UNSET_PREFIXES += ("EMAIL_", "DJANGO_")
-
-
-def production_env(**changes):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(UNSET_PREFIXES)}
-    env |= {
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "example.org",
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    }
-    env |= changes
-    return {k: v for k, v in env.items() if v is not None}
-
-
-def run(*args, env):
-    return subprocess.run(  # noqa: S603
-        [sys.executable, *args],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def manage(*args, env):
-    return run("manage.py", *args, env=env)
-
-
 def test_production_settings_pass_the_deploy_check():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr

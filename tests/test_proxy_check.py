@@ -12,44 +12,23 @@ and rate limits, throttles, reports and bans treat them all as one.
 """
 
 import logging
-import os
-import secrets
-import subprocess
-import sys
 
 import pytest
 from django.test import Client
 
 from config.checks import ENOUGH_POSTS, check_readers_are_told_apart
-from tests.support.servers import ROOT, database_url
+from tests.support.deploy import manage, production_env
+from tests.support.servers import database_url
 
 PROXY = "10.0.0.2"
 PUBLIC = "198.51.100.7"
 
+
 # As in tests/test_deploy.py: production is these and nothing else that changes security.
-UNSET_PREFIXES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_", "SESSION_", "CSRF_")
-UNSET_PREFIXES += ("EMAIL_", "DJANGO_", "TRUSTED_PROXY_COUNT")
-
-
-def deploy_check(**changes) -> subprocess.CompletedProcess:
+def deploy_check(**changes):
     """``check --deploy --fail-level WARNING`` with production settings, on the test database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(UNSET_PREFIXES)}
-    env |= {
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "example.org",
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "DATABASE_URL": database_url(),
-        **changes,
-    }
-    return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = production_env(DATABASE_URL=database_url(), **changes)
+    return manage("check", "--deploy", "--fail-level", "WARNING", env=env)
 
 
 def posts_from(post, *addresses):
