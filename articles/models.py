@@ -35,6 +35,12 @@ class Article(models.Model):
         _("source"), max_length=200, blank=True, help_text=_('For example "Informed Comment".')
     )
     body = models.TextField(_("body"), help_text=_("Markdown."))
+    source_url = models.URLField(
+        _("original URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("Where an imported discussion was first published; imports match on it."),
+    )
     body_html = models.TextField(_("body as HTML"), editable=False, default="")
     published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
     comments_open = models.BooleanField(_("comments open"), default=True)
@@ -54,6 +60,11 @@ class Article(models.Model):
         ordering = ["-published_at", "-pk"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_url"], condition=~Q(source_url=""), name="article_source_url_unique"
+            )
+        ]
 
     def __str__(self):
         return self.title

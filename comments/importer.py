@@ -38,16 +38,12 @@ from django.utils.text import slugify
 
 from articles.models import Article
 from comments.services import comment_create
+from core.markup import HARD_BREAK, markdown_escape
 
 IMPORTED_AUTHOR = "Anonymous reader"
 HEADER = re.compile(r"(?:\d+|no|one) responses?", re.IGNORECASE)
 NUMBERED = re.compile(r"\d+\.(?:\s+(.*))?")
 BULLET = re.compile(r"•\s*(.*)")
-# Plain text that Markdown would read as markup: emphasis, code, links, autolinks,
-# strikethrough, entities; and at the start of a line, headings, quotes, lists, rules.
-MARKUP_INLINE = re.compile(r"([\\`*_\[\]<~]|&(?=#?\w+;))")
-MARKUP_LINE_START = re.compile(r"^(?:\d+(?=[.)])|(?=[#>+=-]))")
-HARD_BREAK = "\\\n"
 
 
 class TextFormatError(ValueError):
@@ -89,10 +85,6 @@ def walk(responses: list[Response]):
         response = stack.pop()
         yield response
         stack.extend(reversed(response.replies))
-
-
-def _markdown(line: str) -> str:
-    return MARKUP_LINE_START.sub(r"\g<0>\\", MARKUP_INLINE.sub(r"\\\1", line), count=1)
 
 
 def _paragraphs(lines: list[tuple[int, str]]) -> list[list[str]]:
@@ -159,9 +151,9 @@ def _parse_responses(lines: list[tuple[int, str]]) -> list[Response]:
                 open_.append((indent, node))
                 text = bullet[1]
         if text and node is last and not after_blank and node.paragraphs:
-            node.paragraphs[-1] += HARD_BREAK + _markdown(text)
+            node.paragraphs[-1] += HARD_BREAK + markdown_escape(text)
         elif text:
-            node.paragraphs.append(_markdown(text))
+            node.paragraphs.append(markdown_escape(text))
         last, after_blank = node, False
     for response in walk(responses):
         if not response.paragraphs:
@@ -186,7 +178,7 @@ def parse_article(text: str) -> ParsedArticle:
         raise TextFormatError("The article has no text: put its paragraphs after the byline.")
     paragraphs, previous = [], ""
     for lines_of_paragraph in head:
-        paragraph = HARD_BREAK.join(_markdown(line) for line in lines_of_paragraph)
+        paragraph = HARD_BREAK.join(markdown_escape(line) for line in lines_of_paragraph)
         if previous.lower() == "related video:":
             paragraph = f"*{paragraph}*"
         paragraphs.append(paragraph)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
@@ -90,7 +91,8 @@ class Comment(MPTTModel):
     author_email = models.EmailField(_("email"), blank=True, help_text=_("Never shown publicly."))
     body = models.TextField(_("body"), help_text=_("Markdown."))
     body_html = models.TextField(_("body as HTML"), editable=False)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # A default rather than auto_now_add, so an import keeps the source's dates.
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted by author"), null=True, blank=True, editable=False)
     status = models.CharField(
@@ -98,6 +100,10 @@ class Comment(MPTTModel):
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     notify_replies = models.BooleanField(_("email the author about replies"), default=False)
+    # Where an imported comment came from ("wordpress:<site>", "disqus", "threadline:<site>")
+    # and its id there: an import recognizes what it already brought in.
+    source = models.CharField(_("imported from"), max_length=255, blank=True, editable=False)
+    source_id = models.CharField(_("id at the source"), max_length=100, blank=True, editable=False)
 
     objects = CommentQuerySet.as_manager()
 
@@ -142,6 +148,11 @@ class Comment(MPTTModel):
                 name="comment_status_valid",
             ),
             models.CheckConstraint(condition=Q(lft__lt=F("rght")), name="comment_lft_lt_rght"),
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=~Q(source=""),
+                name="comment_source_id_unique",
+            ),
         ]
 
     def __str__(self):

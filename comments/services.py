@@ -11,10 +11,12 @@ threshold in ``comment_flag``, an edit the policy holds in ``comment_edit``) set
 inside their own locked write and leave the reports open for the editor to decide on.
 """
 
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from articles.models import Article
@@ -31,6 +33,7 @@ from core import names
 from core.markup import render_comment
 
 TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
+IMPORT_BATCH = 2000
 
 
 def _check_length(body: str) -> None:
@@ -322,3 +325,73 @@ def comments_author_changed(*, user) -> None:
     article_ids = Comment.objects.filter(user=user).values_list("article_id", flat=True)
     for article_id in sorted(set(article_ids)):
         _changed(article_id)
+
+
+@dataclass(eq=False)
+class NewSubtree:
+    """An unsaved comment and its replies, in the order they are to be shown."""
+
+    comment: Comment
+    replies: list["NewSubtree"] = field(default_factory=list)
+
+
+@retry_on_conflict
+def comments_import(
+    *, article: Article, threads: list[NewSubtree], grafts: dict[int, list[NewSubtree]]
+) -> int:
+    """Store imported comments, already validated and cleaned; return how many.
+
+    ``threads`` become new top-level threads: their nested-set numbers are computed in
+    memory under the new-tree lock (which allocating ``tree_id`` needs; docs/locking.md)
+    and the rows written level by level in bulk inserts, parents before replies.
+    ``grafts`` are new replies to comments already stored (a later export of the same
+    site): each goes in as its parent's last reply under that thread's lock, taken in
+    ascending ``tree_id`` order after the new-tree lock. One transaction.
+    """
+    with transaction.atomic():
+        count = 0
+        if threads:
+            lock_new_tree()
+            first = (Comment.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
+            levels: list[list[tuple[NewSubtree, Comment | None]]] = []
+            for offset, root in enumerate(threads):
+                _number_thread(root, first + offset, levels)
+            for level in levels:
+                for node, parent in level:
+                    node.comment.parent_id = parent.pk if parent else None
+                rows = [node.comment for node, _ in level]
+                Comment.objects.bulk_create(rows, batch_size=IMPORT_BATCH)
+                count += len(rows)
+        if grafts:
+            lock_threads_of(grafts)
+            for parent_pk, subtrees in grafts.items():
+                stack = [(node, parent_pk) for node in reversed(subtrees)]
+                while stack:
+                    node, under = stack.pop()
+                    node.comment.parent = Comment.objects.get(pk=under)
+                    node.comment.save()
+                    count += 1
+                    stack.extend((reply, node.comment.pk) for reply in reversed(node.replies))
+        if count:
+            _changed(article.pk)
+        return count
+
+
+def _number_thread(root: NewSubtree, tree_id: int, levels: list) -> None:
+    """Give a new thread its nested-set numbers (pre-order), and list its rows by depth."""
+    counter = 1
+    stack: list[tuple[NewSubtree, Comment | None, int, bool]] = [(root, None, 0, False)]
+    while stack:
+        node, parent, depth, closing = stack.pop()
+        row = node.comment
+        if closing:
+            row.rght = counter
+            counter += 1
+            continue
+        row.tree_id, row.level, row.lft = tree_id, depth, counter
+        counter += 1
+        if len(levels) == depth:
+            levels.append([])
+        levels[depth].append((node, parent))
+        stack.append((node, parent, depth, True))
+        stack.extend((reply, row, depth + 1, False) for reply in reversed(node.replies))

@@ -29,6 +29,7 @@ import threading
 from collections import OrderedDict
 from contextvars import ContextVar
 from html import escape
+from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import nh3
@@ -190,6 +191,20 @@ def render_comment(source: str) -> str:
     return _clean(rendered, COMMENT_TAGS)
 
 
+_OLD_EMPHASIS = re.compile(r"<(/?)([bi])(?=[\s/>])", re.IGNORECASE)
+
+
+def clean_comment(html: str) -> str:
+    """HTML from elsewhere (an imported comment) cleaned for storage with the allow-list of
+    posted comments; ``<b>`` and ``<i>``, common there, become ``<strong>`` and ``<em>``."""
+    html = _OLD_EMPHASIS.sub(lambda m: f"<{m[1]}{'strong' if m[2] in 'bB' else 'em'}", html)
+    return _clean(html, COMMENT_TAGS)
+
+
+def clean_article(html: str) -> str:
+    return _clean(html, ARTICLE_TAGS)
+
+
 def render_article(source: str) -> str:
     """Render an editor's Markdown; images and tables are allowed, nothing else more."""
     return _clean(_markdown.render(source), ARTICLE_TAGS)
@@ -281,3 +296,81 @@ def cache_stats() -> dict[str, int]:
 
 def cache_clear() -> None:
     _cache.clear()
+
+
+# Plain text as Markdown, and HTML as plain text -------------------------------------------
+
+# Plain text that Markdown would read as markup: emphasis, code, links, autolinks,
+# strikethrough, entities; and at the start of a line, headings, quotes, lists, rules.
+_MARKUP_INLINE = re.compile(r"([\\`*_\[\]<~]|&(?=#?\w+;))")
+_MARKUP_LINE_START = re.compile(r"^(?:\d+(?=[.)])|(?=[#>+=-]))")
+HARD_BREAK = "\\\n"
+_BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5"}
+_BLOCKS |= {"h6", "table", "tr", "hr", "section", "article", "figure", "dl", "dt", "dd"}
+
+
+def markdown_escape(line: str) -> str:
+    """One line of plain text as Markdown that shows exactly that text."""
+    return _MARKUP_LINE_START.sub(r"\g<0>\\", _MARKUP_INLINE.sub(r"\\\1", line), count=1)
+
+
+def plain_markdown(paragraphs) -> str:
+    """Paragraphs (each a list of lines) of plain text as Markdown: a blank line between
+    paragraphs, a hard line break between the lines of one."""
+    return "\n\n".join(HARD_BREAK.join(map(markdown_escape, lines)) for lines in paragraphs)
+
+
+class _PlainText(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[list[str]] = []
+        self.lines: list[str] = []
+        self.line: list[str] = []
+        self.links: list[str | None] = []
+
+    def end_line(self):
+        text = " ".join("".join(self.line).split())
+        if text:
+            self.lines.append(text)
+        self.line = []
+
+    def end_paragraph(self):
+        self.end_line()
+        if self.lines:
+            self.paragraphs.append(self.lines)
+        self.lines = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br":
+            self.end_line()
+        elif tag in _BLOCKS:
+            self.end_paragraph()
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+            self.line.append("\x00")
+
+    def handle_endtag(self, tag):
+        if tag in _BLOCKS:
+            self.end_paragraph()
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            text = "".join(self.line)
+            start = text.rfind("\x00")
+            label = text[start + 1 :]
+            self.line = [text[:start] + label]
+            if href and href.strip() not in {label.strip(), f"mailto:{label.strip()}"}:
+                self.line.append(f" ({href.strip()})")
+
+    def handle_data(self, data):
+        self.line.append(data)
+
+
+def html_as_markdown(html: str) -> str:
+    """What a reader sees of ``html``, as Markdown that shows it as plain text: paragraphs
+    and line breaks kept, a link's address after its text. For imported comments, whose
+    source is HTML: this is the text an editor then edits."""
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    parser.end_paragraph()
+    return plain_markdown(parser.paragraphs).replace("\x00", "")

@@ -1,0 +1,448 @@
+"""Read discussions exported by WordPress (WXR), Disqus and Threadline into plain records.
+
+Each reader is a generator over a file that yields :class:`SourceArticle` and
+:class:`SourceComment` records in file order; ``comments.transfer`` threads and stores
+them. XML is read as a stream through defusedxml: entity declarations (the billion laughs,
+external entities) are refused, and every failure is a :class:`ImportFormatError` whose
+one-line message names the problem. docs/import-export.md describes the formats.
+
+What each source calls things, and what they become here:
+
+* WordPress: ``wp:comment_approved`` ``1`` approved, ``0`` pending, ``spam`` spam,
+  ``trash``/``post-trashed`` removed; ``wp:comment_type`` ``pingback``/``trackback`` are
+  skipped. Dates are ``wp:comment_date_gmt`` (``wp:comment_date`` when the GMT one is
+  ``0000-00-00``). A ``threadline_deleted`` comment meta (written by our own WXR export)
+  marks a placeholder.
+* Disqus: ``<isSpam>`` spam, ``<isDeleted>`` a placeholder (or nothing, without replies),
+  ``<isApproved>false`` pending.
+
+A comment without an id gets one made from its thread, date, author and text
+(``comments.transfer``), so a second import still recognizes it.
+"""
+
+import email.utils
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml.common import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
+
+FORMATS = ("wxr", "disqus", "threadline")
+THREADLINE_VERSION = 1
+SNIFF_BYTES = 64 * 1024
+
+
+class ImportFormatError(ValueError):
+    """The file cannot be read as the format; the message is one line naming the problem."""
+
+
+@dataclass(slots=True)
+class SourceArticle:
+    """An article (a WordPress post or page, a Disqus thread) as the file describes it."""
+
+    key: str  # the file's own id for it, which comments point at
+    url: str = ""
+    title: str = ""
+    slug: str = ""  # a wish: made unique when stored
+    published_at: datetime | None = None
+    comments_open: bool = True
+    body: str = ""  # Markdown
+    html: str = ""  # the source's text as HTML, when it has one
+    extra: dict = field(default_factory=dict)  # Threadline's own fields, restored as they are
+
+
+@dataclass(slots=True)
+class SourceComment:
+    """One comment as the file describes it; ``html`` is the source's HTML (cleaned later),
+    ``body`` the Markdown text when the source has one (Threadline's own export)."""
+
+    id: str
+    thread: str
+    position: int
+    parent: str = ""
+    author_name: str = ""
+    author_email: str = ""
+    ip_address: str = ""
+    created_at: datetime | None = None
+    html: str = ""
+    body: str | None = None
+    status: str = "approved"
+    deleted_at: datetime | None = None
+    deleted: bool = False
+    kind: str = "comment"  # or "pingback", "trackback"
+    edited_at: datetime | None = None
+    id_made_up: bool = False
+    # Where the comment first came from, when the file says (Threadline's export does):
+    # its identity on re-import. Otherwise the source is the file's site, the id ``id``.
+    source: str = ""
+    source_id: str = ""
+
+
+# Sniffing -------------------------------------------------------------------------------
+
+
+def detect_format(path) -> str:
+    """``wxr``, ``disqus`` or ``threadline``, decided by the content, never the file name."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        raise ImportFormatError("The file is empty.")
+    if text[:1] == b"{":
+        return "threadline"
+    if text[:1] != b"<":
+        raise ImportFormatError(
+            "Not an export: the file is neither XML (WordPress, Disqus) nor Threadline's "
+            "JSON Lines."
+        )
+    for event, item in _xml_events(path, ("start-ns", "start")):
+        if event == "start":
+            name, namespace = _name(item.tag), _namespace(item.tag)
+            if name == "disqus":
+                return "disqus"
+            if name == "rss":
+                return "wxr"
+            raise ImportFormatError(
+                f"An XML file, but not an export: its root element is <{name}>"
+                f"{' in ' + namespace if namespace else ''}, not <rss> (WordPress) or "
+                "<disqus> (Disqus)."
+            )
+    raise ImportFormatError("An XML file without any element.")  # pragma: no cover
+
+
+def read(path, fmt: str = "auto") -> Iterator[SourceArticle | SourceComment]:
+    """The records of the export at ``path``, in file order."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    readers = {"wxr": read_wxr, "disqus": read_disqus, "threadline": read_threadline}
+    if fmt not in readers:
+        raise ImportFormatError(f"Unknown format {fmt!r}: use auto, {', '.join(FORMATS)}.")
+    return readers[fmt](path)
+
+
+# XML ------------------------------------------------------------------------------------
+
+
+def _name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _namespace(tag: str) -> str:
+    return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def _xml_events(path, events=("start", "end")):
+    """defusedxml's streaming parser, its failures turned into one-line ImportFormatErrors."""
+    try:
+        yield from SafeET.iterparse(
+            str(path), events=events, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+    except EntitiesForbidden as exc:
+        where = f" (it points at {exc.sysid})" if exc.sysid else ""
+        raise ImportFormatError(
+            f"Refused: the file declares the XML entity {exc.name!r}{where}. Entity "
+            "declarations can expand without bound or read other files; exports never "
+            "need them."
+        ) from None
+    except ExternalReferenceForbidden as exc:
+        raise ImportFormatError(
+            f"Refused: the file refers to an external resource ({exc.sysid}); exports never do."
+        ) from None
+    except DefusedXmlException as exc:
+        raise ImportFormatError(f"Refused: {exc}.") from None
+    except ParseError as exc:
+        hint = (
+            " The file ends before its elements do: it looks truncated."
+            if _at_end(path, exc.position[0])
+            else ""
+        )
+        raise ImportFormatError(f"Not well-formed XML: {exc}.{hint}") from None
+
+
+def _at_end(path, line: int) -> bool:
+    """Whether a parse error's line is the file's last one (a file cut short)."""
+    with open(path, "rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return line >= lines
+
+
+def _text(elem, name: str, default: str = "") -> str:
+    """The text of ``elem``'s first child called ``name`` (any namespace), stripped."""
+    for child in elem:
+        if _name(child.tag) == name:
+            return (child.text or "").strip()
+    return default
+
+
+def _child(elem, name: str):
+    for child in elem:
+        if _name(child.tag) == name:
+            return child
+    return None
+
+
+def _attr_id(elem) -> str:
+    """The ``dsq:id`` attribute (Disqus's internals namespace, whatever its version)."""
+    if elem is None:
+        return ""
+    for key, value in elem.attrib.items():
+        if _name(key) == "id":
+            return value.strip()
+    return ""
+
+
+def _wp_date(value: str) -> datetime | None:
+    """``2010-03-04 05:06:07`` (WordPress stores no zone in it; GMT fields are UTC)."""
+    if not value or value.startswith("0000"):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _iso_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _rfc2822_date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in {"true", "1", "yes"}
+
+
+WP_STATUS = {"1": "approved", "0": "pending", "spam": "spam", "trash": "removed"}
+WP_STATUS["post-trashed"] = "removed"
+WP_KINDS = {"pingback": "pingback", "trackback": "trackback", "pings": "pingback"}
+
+
+def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
+    """WordPress eXtended RSS 1.0, 1.1 or 1.2 (``http://`` or ``https://`` namespaces).
+
+    Items are read one at a time and dropped once read. Every item is yielded, with its
+    comments after it; ``extra["post_type"]`` tells posts and pages from the rest."""
+    position = 0
+    site = ""
+    parents = []
+    for event, elem in _xml_events(path):
+        if event == "start":
+            parents.append(elem)
+            continue
+        parents.pop()
+        name = _name(elem.tag)
+        if name == "base_site_url" and "wordpress.org/export" in _namespace(elem.tag):
+            site = (elem.text or "").strip()
+        if name != "item":
+            continue
+        post_id = _text(elem, "post_id")
+        url = _text(elem, "link") or _text(elem, "guid")
+        key = post_id or url or f"item-{position}"
+        published = _wp_date(_text(elem, "post_date_gmt")) or _rfc2822_date(_text(elem, "pubDate"))
+        yield SourceArticle(
+            key=key,
+            url=url,
+            title=_text(elem, "title"),
+            slug=_text(elem, "post_name"),
+            published_at=published or _wp_date(_text(elem, "post_date")),
+            comments_open=_text(elem, "comment_status", "open") != "closed",
+            html=_text(elem, "encoded"),
+            extra={"post_type": _text(elem, "post_type", "post"), "site": site},
+        )
+        for comment in elem:
+            if _name(comment.tag) != "comment":
+                continue
+            position += 1
+            meta = {
+                _text(m, "meta_key"): _text(m, "meta_value")
+                for m in comment
+                if _name(m.tag) == "commentmeta"
+            }
+            deleted_at = _iso_date(meta.get("threadline_deleted", ""))
+            parent = _text(comment, "comment_parent")
+            comment_id = _text(comment, "comment_id")
+            yield SourceComment(
+                id=comment_id,
+                source=f"wordpress:{site}" if site else "wordpress",
+                source_id=comment_id,
+                thread=key,
+                position=position,
+                parent="" if parent in {"", "0"} else parent,
+                author_name=_text(comment, "comment_author"),
+                author_email=_text(comment, "comment_author_email"),
+                ip_address=_text(comment, "comment_author_IP"),
+                created_at=_wp_date(_text(comment, "comment_date_gmt"))
+                or _wp_date(_text(comment, "comment_date")),
+                html=_text(comment, "comment_content"),
+                status=WP_STATUS.get(_text(comment, "comment_approved", "1"), "pending"),
+                deleted_at=deleted_at,
+                deleted=deleted_at is not None,
+                kind=WP_KINDS.get(_text(comment, "comment_type"), "comment"),
+            )
+        elem.clear()
+        if parents:
+            parents[-1].remove(elem)
+
+
+def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
+    """Disqus's XML export: ``<thread dsq:id>`` elements, then ``<post dsq:id>`` ones that
+    name their thread (and parent) by ``dsq:id``, in any order."""
+    depth, position = 0, 0
+    root = None
+    for event, elem in _xml_events(path):
+        if event == "start":
+            depth += 1
+            root = root if root is not None else elem
+            continue
+        depth -= 1
+        if depth != 1:
+            continue
+        name = _name(elem.tag)
+        if name == "thread":
+            author = _child(elem, "author")
+            yield SourceArticle(
+                key=_attr_id(elem),
+                url=_text(elem, "link"),
+                title=_text(elem, "title"),
+                published_at=_iso_date(_text(elem, "createdAt")),
+                comments_open=not _true(_text(elem, "isClosed")),
+                html=_text(elem, "message"),
+                extra={
+                    "identifier": _text(elem, "id"),
+                    "forum": _text(elem, "forum"),
+                    "author": _text(author, "name") if author is not None else "",
+                },
+            )
+        elif name == "post":
+            position += 1
+            author = _child(elem, "author")
+            author = author if author is not None else elem.makeelement("author", {})
+            thread = _attr_id(_child(elem, "thread"))
+            comment = SourceComment(
+                id=_attr_id(elem),
+                thread=thread,
+                position=position,
+                parent=_attr_id(_child(elem, "parent")),
+                author_name=_text(author, "name") or _text(author, "username"),
+                author_email=_text(author, "email"),
+                ip_address=_text(elem, "ipAddress"),
+                created_at=_iso_date(_text(elem, "createdAt")),
+                html=_text(elem, "message"),
+                status="spam"
+                if _true(_text(elem, "isSpam"))
+                else "pending"
+                if _text(elem, "isApproved", "true").lower() == "false"
+                else "approved",
+                deleted=_true(_text(elem, "isDeleted")),
+            )
+            comment.source, comment.source_id = "disqus", comment.id
+            yield comment
+        if root is not None:
+            elem.clear()
+            root.remove(elem)
+
+
+# Threadline's JSON Lines ----------------------------------------------------------------
+
+
+def read_threadline(path) -> Iterator[SourceArticle | SourceComment]:
+    """Threadline's own export (docs/import-export.md): a header line, then one JSON object
+    per line, each article before its comments."""
+    with open(path, encoding="utf-8-sig") as handle:
+        position = 0
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                cut = "" if line.endswith("\n") else " (the file looks truncated)"
+                raise ImportFormatError(f"Line {number}: not JSON{cut}: {exc.msg}.") from None
+            if not isinstance(record, dict):
+                raise ImportFormatError(f"Line {number}: expected a JSON object.")
+            if number == 1 or position == 0 and record.get("format"):
+                _check_header(record, number)
+                position = 1
+                continue
+            kind = record.get("type")
+            try:
+                if kind == "article":
+                    yield _article_record(record)
+                elif kind == "comment":
+                    position += 1
+                    yield _comment_record(record, position)
+                else:
+                    raise ImportFormatError(
+                        f'Line {number}: unknown record type {kind!r} (expected "article" '
+                        'or "comment").'
+                    )
+            except (KeyError, TypeError, ValueError) as exc:
+                if isinstance(exc, ImportFormatError):
+                    raise
+                raise ImportFormatError(f"Line {number}: a {kind} without {exc}.") from None
+
+
+def _check_header(record: dict, number: int) -> None:
+    if record.get("format") != "threadline":
+        raise ImportFormatError(
+            f'Line {number}: not a Threadline export (the first line should be {{"format": '
+            '"threadline", ...}).'
+        )
+    if record.get("version") != THREADLINE_VERSION:
+        raise ImportFormatError(
+            f"Line {number}: version {record.get('version')!r} of the format; this "
+            f"Threadline reads version {THREADLINE_VERSION}."
+        )
+
+
+def _article_record(record: dict) -> SourceArticle:
+    extra = {k: record[k] for k in ("byline", "source", "moderation") if k in record}
+    return SourceArticle(
+        key=str(record["id"]),
+        url=record.get("source_url") or "",
+        title=record["title"],
+        slug=record["slug"],
+        published_at=_iso_date(record.get("published_at") or ""),
+        comments_open=bool(record.get("comments_open", True)),
+        body=record.get("body") or "",
+        extra=extra,
+    )
+
+
+def _comment_record(record: dict, position: int) -> SourceComment:
+    deleted_at = _iso_date(record.get("deleted_at") or "")
+    parent = record.get("parent")
+    return SourceComment(
+        id=str(record["id"]),
+        thread=str(record["article"]),
+        source=str(record["source"]),
+        source_id=str(record["source_id"]),
+        position=position,
+        parent="" if parent is None else str(parent),
+        author_name=record.get("author_name") or "",
+        author_email=record.get("author_email") or "",
+        ip_address=record.get("ip_address") or "",
+        created_at=_iso_date(record.get("created_at") or ""),
+        edited_at=_iso_date(record.get("edited_at") or ""),
+        html=record.get("body_html") or "",
+        body=record["body"],
+        status=record.get("status") or "approved",
+        deleted_at=deleted_at,
+        deleted=deleted_at is not None,
+    )
