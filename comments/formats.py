@@ -21,6 +21,7 @@ A comment without an id gets one made from its thread, date, author and text
 """
 
 import email.utils
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ def read(path, fmt: str = "auto") -> Iterator[SourceArticle | SourceComment]:
 # XML ------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _name(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -177,6 +179,14 @@ def _text(elem, name: str, default: str = "") -> str:
     return default
 
 
+def _fields(elem) -> dict[str, str]:
+    """The stripped text of each of ``elem``'s children, by local name (the first of each)."""
+    fields = {}
+    for child in elem:
+        fields.setdefault(_name(child.tag), (child.text or "").strip())
+    return fields
+
+
 def _child(elem, name: str):
     for child in elem:
         if _name(child.tag) == name:
@@ -199,9 +209,10 @@ def _wp_date(value: str) -> datetime | None:
     if not value or value.startswith("0000"):
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def _iso_date(value: str) -> datetime | None:
@@ -236,68 +247,64 @@ WP_KINDS = {"pingback": "pingback", "trackback": "trackback", "pings": "pingback
 def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
     """WordPress eXtended RSS 1.0, 1.1 or 1.2 (``http://`` or ``https://`` namespaces).
 
-    Items are read one at a time and dropped once read. Every item is yielded, with its
+    Items are read one at a time and emptied once read. Every item is yielded, with its
     comments after it; ``extra["post_type"]`` tells posts and pages from the rest."""
     position = 0
     site = ""
-    parents = []
-    for event, elem in _xml_events(path):
-        if event == "start":
-            parents.append(elem)
-            continue
-        parents.pop()
+    for _, elem in _xml_events(path, ("end",)):
         name = _name(elem.tag)
         if name == "base_site_url" and "wordpress.org/export" in _namespace(elem.tag):
             site = (elem.text or "").strip()
         if name != "item":
             continue
-        post_id = _text(elem, "post_id")
-        url = _text(elem, "link") or _text(elem, "guid")
-        key = post_id or url or f"item-{position}"
-        published = _wp_date(_text(elem, "post_date_gmt")) or _rfc2822_date(_text(elem, "pubDate"))
+        item = _fields(elem)
+        url = item.get("link") or item.get("guid", "")
+        key = item.get("post_id") or url or f"item-{position}"
         yield SourceArticle(
             key=key,
             url=url,
-            title=_text(elem, "title"),
-            slug=_text(elem, "post_name"),
-            published_at=published or _wp_date(_text(elem, "post_date")),
-            comments_open=_text(elem, "comment_status", "open") != "closed",
-            html=_text(elem, "encoded"),
-            extra={"post_type": _text(elem, "post_type", "post"), "site": site},
+            title=item.get("title", ""),
+            slug=item.get("post_name", ""),
+            published_at=_wp_date(item.get("post_date_gmt", ""))
+            or _rfc2822_date(item.get("pubDate", ""))
+            or _wp_date(item.get("post_date", "")),
+            comments_open=item.get("comment_status", "open") != "closed",
+            html=item.get("encoded", ""),
+            extra={"post_type": item.get("post_type") or "post", "site": site},
         )
+        source = f"wordpress:{site}" if site else "wordpress"
         for comment in elem:
             if _name(comment.tag) != "comment":
                 continue
             position += 1
+            fields = _fields(comment)
             meta = {
                 _text(m, "meta_key"): _text(m, "meta_value")
                 for m in comment
                 if _name(m.tag) == "commentmeta"
             }
             deleted_at = _iso_date(meta.get("threadline_deleted", ""))
-            parent = _text(comment, "comment_parent")
-            comment_id = _text(comment, "comment_id")
+            parent = fields.get("comment_parent", "")
+            comment_id = fields.get("comment_id", "")
             yield SourceComment(
                 id=comment_id,
-                source=f"wordpress:{site}" if site else "wordpress",
+                source=source,
                 source_id=comment_id,
                 thread=key,
                 position=position,
                 parent="" if parent in {"", "0"} else parent,
-                author_name=_text(comment, "comment_author"),
-                author_email=_text(comment, "comment_author_email"),
-                ip_address=_text(comment, "comment_author_IP"),
-                created_at=_wp_date(_text(comment, "comment_date_gmt"))
-                or _wp_date(_text(comment, "comment_date")),
-                html=_text(comment, "comment_content"),
-                status=WP_STATUS.get(_text(comment, "comment_approved", "1"), "pending"),
+                author_name=fields.get("comment_author", ""),
+                author_email=fields.get("comment_author_email", ""),
+                ip_address=fields.get("comment_author_IP", ""),
+                created_at=_wp_date(fields.get("comment_date_gmt", ""))
+                or _wp_date(fields.get("comment_date", "")),
+                html=fields.get("comment_content", ""),
+                status=WP_STATUS.get(fields.get("comment_approved") or "1", "pending"),
                 deleted_at=deleted_at,
                 deleted=deleted_at is not None,
-                kind=WP_KINDS.get(_text(comment, "comment_type"), "comment"),
+                kind=WP_KINDS.get(fields.get("comment_type", ""), "comment"),
             )
         elem.clear()
-        if parents:
-            parents[-1].remove(elem)
 
 
 def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:

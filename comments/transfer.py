@@ -10,6 +10,7 @@ Nothing is lost silently: every comment of the file is imported or counted in th
 with its id (see :class:`ImportReport` for the reasons).
 """
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -42,6 +43,7 @@ SHOWN_IDS = 20
 LOOKUP_CHUNK = 5000
 _BLOCK_TAG = re.compile(r"<(p|div|br|ul|ol|blockquote|pre|h[1-6]|table)\b", re.IGNORECASE)
 
+STATUSES = frozenset(Comment.Status.values)
 Progress = Callable[[str, int, int], None]
 
 
@@ -172,8 +174,6 @@ def _import_article(source, comments, fmt, report, taken_slugs) -> None:
             return
         if article.pk is None:
             article.save()
-        for subtree in _walk_subtrees(threads, grafts):
-            subtree.comment.article = article
         comments_import(article=article, threads=threads, grafts=grafts)
 
 
@@ -357,14 +357,14 @@ def _walk_subtrees(threads, grafts):
 
 def _count(subtree: NewSubtree, report) -> None:
     for each in _walk_subtrees([subtree], {}):
-        if each.comment.deleted_at:
+        if each.values["deleted_at"]:
             report.placeholders += 1
         else:
-            report.statuses[each.comment.status] += 1
+            report.statuses[each.values["status"]] += 1
 
 
-def _row(source: SourceComment) -> Comment:
-    """The comment row for ``source``: HTML cleaned with the posted comments' allow-list,
+def _row(source: SourceComment) -> dict:
+    """The comment's field values for ``source``: HTML cleaned with the posted comments' allow-list,
     its text kept as the Markdown body, names normalized, an address only when valid."""
     if source.body is not None:  # Threadline's own export: Markdown, and its HTML
         body = source.body
@@ -372,14 +372,10 @@ def _row(source: SourceComment) -> Comment:
     else:
         html = clean_comment(_paragraphs(source.html))
         body = html_as_markdown(html)
-    try:
-        name = reader_name(source.author_name)
-    except ValidationError:
-        name = UNNAMED
-    status = source.status if source.status in Comment.Status.values else "pending"
+    status = source.status if source.status in STATUSES else "pending"
     created = source.created_at or timezone.now()
-    return Comment(
-        author_name=name,
+    return dict(
+        author_name=_name(source.author_name),
         author_email=source.author_email[:254],
         ip_address=_address(source.ip_address),
         body=body,
@@ -391,6 +387,16 @@ def _row(source: SourceComment) -> Comment:
         source=source.source[:255],
         source_id=source.source_id[:100],
     )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _name(name: str) -> str:
+    """A name as stored (``reader_name``), "Anonymous" when nothing of it is visible; the
+    same names come back in every discussion, so each is worked out once."""
+    try:
+        return reader_name(name)
+    except ValidationError:
+        return UNNAMED
 
 
 def _paragraphs(html: str) -> str:

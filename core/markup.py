@@ -28,8 +28,7 @@ import sys
 import threading
 from collections import OrderedDict
 from contextvars import ContextVar
-from html import escape
-from html.parser import HTMLParser
+from html import escape, unescape
 from types import SimpleNamespace
 
 import nh3
@@ -320,57 +319,49 @@ def plain_markdown(paragraphs) -> str:
     return "\n\n".join(HARD_BREAK.join(map(markdown_escape, lines)) for lines in paragraphs)
 
 
-class _PlainText(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.paragraphs: list[list[str]] = []
-        self.lines: list[str] = []
-        self.line: list[str] = []
-        self.links: list[str | None] = []
-
-    def end_line(self):
-        text = " ".join("".join(self.line).split())
-        if text:
-            self.lines.append(text)
-        self.line = []
-
-    def end_paragraph(self):
-        self.end_line()
-        if self.lines:
-            self.paragraphs.append(self.lines)
-        self.lines = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.end_line()
-        elif tag in _BLOCKS:
-            self.end_paragraph()
-        elif tag == "a":
-            self.links.append(dict(attrs).get("href"))
-            self.line.append("\x00")
-
-    def handle_endtag(self, tag):
-        if tag in _BLOCKS:
-            self.end_paragraph()
-        elif tag == "a" and self.links:
-            href = self.links.pop()
-            text = "".join(self.line)
-            start = text.rfind("\x00")
-            label = text[start + 1 :]
-            self.line = [text[:start] + label]
-            if href and href.strip() not in {label.strip(), f"mailto:{label.strip()}"}:
-                self.line.append(f" ({href.strip()})")
-
-    def handle_data(self, data):
-        self.line.append(data)
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
+_HREF = re.compile(r'\shref="([^"]*)"')
 
 
 def html_as_markdown(html: str) -> str:
-    """What a reader sees of ``html``, as Markdown that shows it as plain text: paragraphs
-    and line breaks kept, a link's address after its text. For imported comments, whose
-    source is HTML: this is the text an editor then edits."""
-    parser = _PlainText()
-    parser.feed(html)
-    parser.close()
-    parser.end_paragraph()
-    return plain_markdown(parser.paragraphs).replace("\x00", "")
+    """What a reader sees of cleaned ``html`` (nh3's output: quoted attributes, no comments),
+    as Markdown that shows it as plain text: paragraphs and line breaks kept, a link's
+    address after its text. For imported comments, whose source is HTML: this is the text
+    an editor then edits."""
+    paragraphs: list[list[str]] = []
+    lines: list[str] = []
+    line: list[str] = []
+    links: list[tuple[str, int]] = []
+
+    def end_line():
+        text = " ".join("".join(line).split())
+        if text:
+            lines.append(text)
+        line.clear()
+
+    def end_paragraph():
+        end_line()
+        if lines:
+            paragraphs.append(lines[:])
+        lines.clear()
+
+    position = 0
+    for tag in _TAG.finditer(html):
+        line.append(unescape(html[position : tag.start()]))
+        position = tag.end()
+        closing, name = tag[1], tag[2].lower()
+        if name == "br":
+            end_line()
+        elif name in _BLOCKS:
+            end_paragraph()
+        elif name == "a" and not closing:
+            href = _HREF.search(tag[3])
+            links.append((unescape(href[1]).strip() if href else "", len(line)))
+        elif name == "a" and links:
+            href, start = links.pop()
+            label = "".join(line[start:]).strip()
+            if href and href not in {label, f"mailto:{label}"}:
+                line.append(f" ({href})")
+    line.append(unescape(html[position:]))
+    end_paragraph()
+    return plain_markdown(paragraphs)
