@@ -348,6 +348,31 @@ def redos_section(redos: dict) -> list[str]:
     return [*lines, ""]
 
 
+def import_section(imported: dict | None) -> list[str]:
+    if not imported:
+        return ["Not measured in this run.", ""]
+    added = "comments: WRONG" if imported["again_added"] else "nothing"
+    return [
+        f"`bench/imports.py` writes a WordPress export of {imported['comments']:,} comments "
+        f"({imported['file_bytes'] / 2**20:,.0f} MB: 20 posts; 20% of comments start a thread, "
+        "the rest answer a random earlier one, depth below 12; listed in shuffled order; HTML "
+        "bodies of one to three paragraphs) and runs `manage.py import_comments` on it in a "
+        "process of its own, whose peak resident memory is read with `wait4`.",
+        "",
+        "| | time | peak RSS |",
+        "|---|---|---|",
+        f"| first import | {imported['seconds']:.1f} s | {imported['rss'] / 2**20:,.0f} MB |",
+        f"| the same file again (it added {added}) | {imported['again_seconds']:.1f} s | "
+        f"{imported['again_rss'] / 2**20:,.0f} MB |",
+        "",
+        f"The tree checker read the {imported['stored']:,} imported comments afterwards: "
+        f"{imported['problems']} problems. The import's report:",
+        "",
+        *[f"    {line}" for line in imported["report"] if not line.startswith("Processed")],
+        "",
+    ]
+
+
 def render(results: dict) -> str:
     """The whole of BENCHMARKS.md."""
     lines = [
@@ -380,5 +405,8 @@ def render(results: dict) -> str:
         "## ReDoS probes",
         "",
         *redos_section(results["redos"]),
+        "## Importing a WordPress export",
+        "",
+        *import_section(results.get("import")),
     ]
     return "\n".join(lines)

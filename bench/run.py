@@ -14,7 +14,8 @@ Environment:
 * ``BENCH_OUTPUT``: where the report goes (default ``BENCHMARKS.md`` at the root);
 * ``BENCH_REPORT_ONLY=1``: rewrite that report from the last run's saved figures.
 
-The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py`` and ``http_load.py``;
+The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py``, ``http_load.py`` and
+``imports.py`` (a 100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
 ``harness.py`` holds the database, timing and machine; ``report.py`` writes the report.
 """
 
@@ -32,7 +33,7 @@ from bench import harness  # noqa: E402 (importable before Django is set up)
 
 def measure(config: harness.Config) -> dict:
     """Build the articles and take every figure; returns plain figures for the report."""
-    from bench import http_load, pages, redos, writes
+    from bench import http_load, imports, pages, redos, writes
 
     started, load = time.perf_counter(), os.getloadavg()[0]
     articles, shapes = harness.build_data(config.sizes)
@@ -45,7 +46,8 @@ def measure(config: harness.Config) -> dict:
     }
     full = articles[harness.full_size(articles)]
     results["http"] = http_load.measure(full.get_absolute_url(), config)
-    results["writes"] = writes.measure(articles, config)  # last: replies change the articles
+    results["writes"] = writes.measure(articles, config)  # replies change the articles
+    results["import"] = imports.measure(config)  # adds articles of its own
     results["load"] = (load, os.getloadavg()[0])
     results["seconds"] = time.perf_counter() - started
     results["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -98,6 +98,17 @@ def targets(results: dict) -> list[str]:
         f"{fmt_ms(max(refusals))} ms; the longest text rendered: {counted(longest, 'character')} | "
         f"{'yes' if longest <= limit else 'no'} |",
     ]
+    if imported := results.get("import"):
+        n = f"{imported['comments']:,}-comment WXR file"
+        lines += [
+            f"| a {n} imports in ≤ 60 s | {imported['seconds']:.1f} s | "
+            f"{verdict(imported['seconds'], 60)} |",
+            f"| … in ≤ 300 MB of memory | {imported['rss'] / 2**20:,.0f} MB peak RSS | "
+            f"{verdict(imported['rss'], 300 * 2**20)} |",
+            f"| … and the tree checker finds nothing wrong | {imported['stored']:,} comments "
+            f"stored, {imported['problems']} problems | "
+            f"{'yes' if not imported['problems'] and imported['stored'] else 'no'} |",
+        ]
     met = sum(line.rsplit("|", 2)[-2].strip() == "yes" for line in lines)
     return [
         f"{met} of {len(lines)} met. *Off* is how many times slower (or fewer) than the "

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from articles.admin import ArticleAdmin
 from articles.models import Article
 from comments import selectors, services
+from comments.admin_import import import_view
 from comments.admin_moderation import ModerationMixin
 from comments.models import Ban, Comment, Flag, QueuedComment
 
@@ -105,8 +106,19 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         "created_at",
         "edited_at",
         "deleted_at",
+        "source",
+        "source_id",
     ]
-    readonly_fields = ["article", "user", "ip_address", "created_at", "edited_at", "deleted_at"]
+    readonly_fields = [
+        "article",
+        "user",
+        "ip_address",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "source",
+        "source_id",
+    ]
     raw_id_fields = ["parent"]
 
     class Media:
@@ -129,6 +141,14 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
             services.comments_moderate(pks=[obj.pk], status=changes.pop("status"))
         if changes:
             services.comment_update(comment=obj, **changes)
+
+    def get_urls(self):
+        def importing(request):
+            return import_view(request, self.admin_site)
+
+        importing.takes_uploads = True
+        view = self.admin_site.admin_view(importing)
+        return [path("import/", view, name="comments_comment_import"), *super().get_urls()]
 
     def delete_model(self, request, obj):
         services.comment_purge(comment=obj)

@@ -249,7 +249,7 @@ def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
 
     Items are read one at a time and emptied once read. Every item is yielded, with its
     comments after it; ``extra["post_type"]`` tells posts and pages from the rest."""
-    position = 0
+    position = items = 0
     site = ""
     for _, elem in _xml_events(path, ("end",)):
         name = _name(elem.tag)
@@ -259,7 +259,8 @@ def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
             continue
         item = _fields(elem)
         url = item.get("link") or item.get("guid", "")
-        key = item.get("post_id") or url or f"item-{position}"
+        items += 1
+        key = item.get("post_id") or url or f"item-{items}"
         yield SourceArticle(
             key=key,
             url=url,
@@ -310,7 +311,7 @@ def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
 def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
     """Disqus's XML export: ``<thread dsq:id>`` elements, then ``<post dsq:id>`` ones that
     name their thread (and parent) by ``dsq:id``, in any order."""
-    depth, position = 0, 0
+    depth = position = threads = 0
     root = None
     for event, elem in _xml_events(path):
         if event == "start":
@@ -323,8 +324,9 @@ def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
         name = _name(elem.tag)
         if name == "thread":
             author = _child(elem, "author")
+            threads += 1
             yield SourceArticle(
-                key=_attr_id(elem),
+                key=_attr_id(elem) or f"(thread {threads} has no dsq:id)",
                 url=_text(elem, "link"),
                 title=_text(elem, "title"),
                 published_at=_iso_date(_text(elem, "createdAt")),
@@ -399,10 +401,12 @@ def read_threadline(path) -> Iterator[SourceArticle | SourceComment]:
                         f'Line {number}: unknown record type {kind!r} (expected "article" '
                         'or "comment").'
                     )
-            except (KeyError, TypeError, ValueError) as exc:
+            except KeyError as exc:
+                raise ImportFormatError(f"Line {number}: a {kind} without {exc}.") from None
+            except ValueError as exc:
                 if isinstance(exc, ImportFormatError):
                     raise
-                raise ImportFormatError(f"Line {number}: a {kind} without {exc}.") from None
+                raise ImportFormatError(f"Line {number}: {exc}.") from None
 
 
 def _check_header(record: dict, number: int) -> None:
@@ -418,38 +422,51 @@ def _check_header(record: dict, number: int) -> None:
         )
 
 
+def _text_of(record: dict, key: str, *, required: bool = False) -> str:
+    """A record's value as text (a number is taken as its digits), without NUL characters,
+    which no text column can hold; ``required``: a KeyError when it is missing."""
+    value = record[key] if required else record.get(key)
+    if value is None or isinstance(value, bool):
+        if required:
+            raise KeyError(key)
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} must be text, not {type(value).__name__}")
+    return value.replace("\0", "\ufffd")
+
+
 def _article_record(record: dict) -> SourceArticle:
-    extra = {k: record[k] for k in ("byline", "source", "moderation") if k in record}
     return SourceArticle(
-        key=str(record["id"]),
-        url=record.get("source_url") or "",
-        title=record["title"],
-        slug=record["slug"],
-        published_at=_iso_date(record.get("published_at") or ""),
-        comments_open=bool(record.get("comments_open", True)),
-        body=record.get("body") or "",
-        extra=extra,
+        key=_text_of(record, "id", required=True),
+        url=_text_of(record, "source_url"),
+        title=_text_of(record, "title", required=True),
+        slug=_text_of(record, "slug"),
+        published_at=_iso_date(_text_of(record, "published_at")),
+        comments_open=record.get("comments_open", True) is not False,
+        body=_text_of(record, "body"),
+        extra={key: _text_of(record, key) for key in ("byline", "source", "moderation")},
     )
 
 
 def _comment_record(record: dict, position: int) -> SourceComment:
-    deleted_at = _iso_date(record.get("deleted_at") or "")
-    parent = record.get("parent")
+    deleted_at = _iso_date(_text_of(record, "deleted_at"))
     return SourceComment(
-        id=str(record["id"]),
-        thread=str(record["article"]),
-        source=str(record["source"]),
-        source_id=str(record["source_id"]),
+        id=_text_of(record, "id", required=True),
+        thread=_text_of(record, "article", required=True),
+        source=_text_of(record, "source", required=True),
+        source_id=_text_of(record, "source_id", required=True),
         position=position,
-        parent="" if parent is None else str(parent),
-        author_name=record.get("author_name") or "",
-        author_email=record.get("author_email") or "",
-        ip_address=record.get("ip_address") or "",
-        created_at=_iso_date(record.get("created_at") or ""),
-        edited_at=_iso_date(record.get("edited_at") or ""),
-        html=record.get("body_html") or "",
-        body=record["body"],
-        status=record.get("status") or "approved",
+        parent=_text_of(record, "parent"),
+        author_name=_text_of(record, "author_name"),
+        author_email=_text_of(record, "author_email"),
+        ip_address=_text_of(record, "ip_address"),
+        created_at=_iso_date(_text_of(record, "created_at")),
+        edited_at=_iso_date(_text_of(record, "edited_at")),
+        html=_text_of(record, "body_html"),
+        body=_text_of(record, "body", required=True),
+        status=_text_of(record, "status") or "approved",
         deleted_at=deleted_at,
         deleted=deleted_at is not None,
     )

@@ -13,7 +13,9 @@ PATCH with a plain-text 400 when its form (urlencoded or multipart):
 
 The view never runs, so nothing is stored. A form larger than DATA_UPLOAD_MAX_MEMORY_SIZE is
 refused by Django as before (the 400 handler in config/urls.py says so); files count towards
-that limit, as no form here takes one, and their content is not checked.
+that limit, and their content is not checked. The one view that takes a file (the admin's
+comment import, marked ``takes_uploads``) is left to Django's parser, which streams files
+to disk and counts only the other fields towards the limit.
 
 ``DamagedSessionCookieMiddleware`` answers a request whose session cookie holds a control
 character (a NUL, say) with a 400 that says so and deletes the cookie: the next request
@@ -33,6 +35,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest, UnreadablePostError
+from django.urls import Resolver404, resolve
 from django.utils.http import parse_header_parameters
 
 FORM_METHODS = {"POST", "PUT", "PATCH"}
@@ -66,9 +69,24 @@ class FormEncodingMiddleware:
 
     def __call__(self, request):
         is_form = request.content_type in (URLENCODED, MULTIPART)
-        if is_form and request.method in FORM_METHODS and (problem := form_problem(request)):
+        if (
+            is_form
+            and request.method in FORM_METHODS
+            and not takes_uploads(request)
+            and (problem := form_problem(request))
+        ):
             return refusal(problem)
         return self.get_response(request)
+
+
+def takes_uploads(request) -> bool:
+    """Whether the request is a multipart post to a view marked ``takes_uploads``."""
+    if request.content_type != MULTIPART:
+        return False
+    try:
+        return getattr(resolve(request.path_info).func, "takes_uploads", False)
+    except Resolver404:
+        return False
 
 
 DAMAGED_SESSION = (

@@ -8,6 +8,7 @@ empty database shows every article's discussion as it was. The fixtures in
 tests/data/imports/ are written by hand to cover what real exports vary in.
 """
 
+import json
 import random
 import re
 import shutil
@@ -498,3 +499,81 @@ def test_progress_off_a_terminal_is_plain_counts(tmp_path):
     assert lines[-1] == "Processed 400 of 400 comments."
     assert all(re.fullmatch(r"Processed [\d,]+ of 400 comments\.", line) for line in lines)
     assert "\r" not in progress.getvalue()
+
+
+def jsonl(*records) -> str:
+    header = {"format": "threadline", "version": 1, "site": "http://elsewhere.example"}
+    return "\n".join(json.dumps(r) for r in [header, *records]) + "\n"
+
+
+def comment_record(id, parent=None, **fields):
+    return {
+        "type": "comment",
+        "article": 1,
+        "id": id,
+        "parent": parent,
+        "source": "threadline:http://elsewhere.example",
+        "source_id": str(id),
+        "author_name": f"R{id}",
+        "body": f"Comment {id}",
+        "created_at": f"2020-01-0{id}T00:00:00+00:00",
+        **fields,
+    }
+
+
+ARTICLE = {"type": "article", "id": 1, "slug": "loops", "title": "Loops", "body": "Text"}
+
+
+@pytest.mark.django_db
+def test_parents_in_a_loop_or_of_themselves_become_top_level_and_nothing_is_lost(tmp_path):
+    text = jsonl(
+        ARTICLE,
+        comment_record(1, parent=2),  # 1 and 2 answer each other
+        comment_record(2, parent=1),
+        comment_record(3, parent=3),  # 3 answers itself
+        comment_record(4, parent=2),
+    )
+    report = run_import(_write(tmp_path / "loops.jsonl", text))
+    article = Article.objects.get(slug="loops")
+    assert [(c.level, c.source_id) for c in Comment.objects.for_discussion(article)] == [
+        (0, "1"),
+        (1, "2"),
+        (2, "4"),
+        (0, "3"),
+    ]
+    assert "made top-level: 2 (3, 1)." in report or "made top-level: 2 (1, 3)." in report
+    assert find_broken_threads() == []
+
+
+@pytest.mark.django_db
+def test_json_values_of_the_wrong_kind_or_with_nul_characters(tmp_path):
+    nul = jsonl(ARTICLE, comment_record(1, author_name="A\u0000B", body="x\u0000y"))
+    run_import(_write(tmp_path / "nul.jsonl", nul))
+    stored = Comment.objects.get()
+    assert "\x00" not in stored.author_name + stored.body
+    wrong = jsonl(ARTICLE, comment_record(2, body={"not": "text"}))
+    with pytest.raises(CommandError, match=r"Line 3: 'body' must be text, not dict"):
+        run_import(_write(tmp_path / "wrong.jsonl", wrong))
+    missing = jsonl({"type": "article", "id": 9, "slug": "x"})
+    with pytest.raises(CommandError, match=r"Line 2: a article without 'title'"):
+        run_import(_write(tmp_path / "missing.jsonl", missing))
+    assert Comment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_items_without_id_or_link_keep_their_own_comments(tmp_path):
+    item = (
+        "<item><title>{0}</title><wp:post_type>post</wp:post_type><wp:comment>"
+        "<wp:comment_id>{1}</wp:comment_id><wp:comment_author>A</wp:comment_author>"
+        "<wp:comment_content>On {0}</wp:comment_content><wp:comment_parent>0"
+        "</wp:comment_parent></wp:comment></item>"
+    )
+    text = (
+        '<rss xmlns:wp="http://wordpress.org/export/1.1/"><channel>'
+        f"{item.format('First', 1)}{item.format('Second', 2)}</channel></rss>"
+    )
+    run_import(_write(tmp_path / "noid.xml", text))
+    assert {a.title: [c.body for c in a.comments.all()] for a in Article.objects.all()} == {
+        "First": ["On First"],
+        "Second": ["On Second"],
+    }
