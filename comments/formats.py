@@ -271,7 +271,11 @@ def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
             or _wp_date(item.get("post_date", "")),
             comments_open=item.get("comment_status", "open") != "closed",
             html=item.get("encoded", ""),
-            extra={"post_type": item.get("post_type") or "post", "site": site},
+            extra={
+                "post_type": item.get("post_type") or "post",
+                "status": item.get("status") or "publish",
+                "site": site,
+            },
         )
         source = f"wordpress:{site}" if site else "wordpress"
         for comment in elem:

@@ -36,6 +36,7 @@ SKIPPED = {
     "ping": "pingbacks and trackbacks",
     "no_thread": "comments whose thread is not in the file",
     "not_post": "comments on WordPress items that are neither posts nor pages",
+    "unpublished": "comments on WordPress posts that are not public (draft, private, trash)",
     "duplicate": "ids given twice in the file (the first one kept)",
 }
 UNNAMED = "Anonymous"
@@ -44,6 +45,7 @@ LOOKUP_CHUNK = 5000
 _BLOCK_TAG = re.compile(r"<(p|div|br|ul|ol|blockquote|pre|h[1-6]|table)\b", re.IGNORECASE)
 
 STATUSES = frozenset(Comment.Status.values)
+PUBLIC_WP_STATUSES = {"publish", "future", "inherit"}  # a page's comments show on the site
 Progress = Callable[[str, int, int], None]
 
 
@@ -132,6 +134,8 @@ def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = 
             continue  # nothing is created for an item without comments
         if fmt == "wxr" and source.extra.get("post_type") not in {"post", "page"}:
             report.skipped["not_post"] += [c.id for c in comments]
+        elif fmt == "wxr" and source.extra.get("status") not in PUBLIC_WP_STATUSES:
+            report.skipped["unpublished"] += [c.id for c in comments]
         else:
             _import_article(source, comments, fmt, report, taken_slugs)
         done += len(comments)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from comments.integrity import find_broken_threads
+from comments.management.commands.import_comments import Command
 from comments.models import Comment
 from comments.services import comment_create, comment_delete_by_author, comments_moderate
 
@@ -117,6 +118,11 @@ def test_wordpress_statuses_dates_and_authors_are_kept_and_no_account_is_made():
     assert "Skipped, comments on WordPress items that are neither posts nor pages: 1 (120)." in (
         report
     )
+    assert (
+        "Skipped, comments on WordPress posts that are not public (draft, private, trash): 1 (140)."
+        in (report)
+    )
+    assert not Article.objects.filter(title="Secret draft").exists()
 
 
 @pytest.mark.django_db
@@ -577,3 +583,15 @@ def test_items_without_id_or_link_keep_their_own_comments(tmp_path):
         "First": ["On First"],
         "Second": ["On Second"],
     }
+
+
+def test_on_a_terminal_progress_is_one_bar_redrawn_in_place(capsys):
+    Command._bar("read", 2000, 0)
+    Command._bar("write", 500, 2000)
+    Command._bar("write", 2000, 2000)
+    drawn = capsys.readouterr().err
+    assert drawn == (
+        "\rReading: 2,000 comments"
+        f"\rProcessing: [{'#' * 7}{' ' * 23}] 500/2,000 comments"
+        f"\rProcessing: [{'#' * 30}] 2,000/2,000 comments"
+    )
