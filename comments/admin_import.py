@@ -11,6 +11,7 @@ import tempfile
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.template.response import TemplateResponse
 
 from comments.formats import ImportFormatError
@@ -61,6 +62,13 @@ def import_view(request, admin_site):
                 form.add_error("file", f"{exc} Nothing was imported.")
             except ThreadBusy as exc:
                 form.add_error(None, f"{exc} What was written so far stays; import again.")
+            except DatabaseError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
+                form.add_error(
+                    None,
+                    f"The database refused a row ({first}). The articles finished before it "
+                    "stay; import again once the cause is fixed.",
+                )
     context = {
         **admin_site.each_context(request),
         "title": "Import comments",

@@ -6,6 +6,7 @@ export of any size runs in little memory.
 """
 
 import json
+import re
 from datetime import UTC
 from xml.sax.saxutils import escape
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from articles.models import Article
-from comments.formats import THREADLINE_VERSION
+from comments.formats_jsonl import THREADLINE_VERSION
 from comments.models import Comment
 
 CHUNK = 2000
@@ -44,8 +45,9 @@ def export_threadline(out, articles) -> int:
         "exported_at": timezone.now().isoformat(),
     }
     out.write(json.dumps(header) + "\n")
-    count = 0
+    count = articles_count = 0
     for article in articles:
+        articles_count += 1
         record = {
             "type": "article",
             "id": article.pk,
@@ -81,11 +83,20 @@ def export_threadline(out, articles) -> int:
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
+    out.write(json.dumps({"type": "end", "articles": articles_count, "comments": count}) + "\n")
     return count
 
 
+# Characters XML 1.0 cannot carry at all (a posted comment may hold a form feed).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return "<![CDATA[" + _xml_text(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _wp_date(value) -> str:
@@ -93,13 +104,22 @@ def _wp_date(value) -> str:
 
 
 def _element(name: str, text) -> str:
-    return f"<{name}>{escape(str(text))}</{name}>"
+    return f"<{name}>{escape(_xml_text(str(text)))}</{name}>"
+
+
+def _meta(key: str, value: str) -> str:
+    return (
+        f"<wp:commentmeta><wp:meta_key>{key}</wp:meta_key>"
+        f"<wp:meta_value>{_cdata(value)}</wp:meta_value></wp:commentmeta>\n"
+    )
 
 
 def export_wxr(out, articles) -> int:
     """Write ``articles`` as a WXR 1.2 file: an item per article (a post), its comments
     with their ids, parents, approval, dates and authors. A placeholder keeps its place as
-    a comment with the meta ``threadline_deleted`` (WordPress keeps it as comment meta)."""
+    a comment with the meta ``threadline_deleted`` (WordPress keeps it as comment meta); an
+    imported comment carries where it first came from (``threadline_source``,
+    ``threadline_source_id``), so a later import recognizes it."""
     site = settings.SITE_URL
     out.write(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -137,11 +157,10 @@ def export_wxr(out, articles) -> int:
             email = comment.user.email if comment.user_id else comment.author_email
             meta = ""
             if comment.deleted_at:
-                meta = (
-                    "<wp:commentmeta><wp:meta_key>threadline_deleted</wp:meta_key>"
-                    f"<wp:meta_value>{_cdata(comment.deleted_at.isoformat())}</wp:meta_value>"
-                    "</wp:commentmeta>\n"
-                )
+                meta += _meta("threadline_deleted", comment.deleted_at.isoformat())
+            if comment.source:  # imported: where it first came from, for later imports
+                meta += _meta("threadline_source", comment.source)
+                meta += _meta("threadline_source_id", comment.source_id)
             out.write(
                 f"<wp:comment>\n{_element('wp:comment_id', comment.pk)}\n"
                 f"<wp:comment_author>{_cdata(comment.display_author)}</wp:comment_author>\n"

@@ -1,18 +1,20 @@
 """Read discussions exported by WordPress (WXR), Disqus and Threadline into plain records.
 
 Each reader is a generator over a file that yields :class:`SourceArticle` and
-:class:`SourceComment` records in file order; ``comments.transfer`` threads and stores
-them. XML is read as a stream through defusedxml: entity declarations (the billion laughs,
-external entities) are refused, and every failure is a :class:`ImportFormatError` whose
-one-line message names the problem. docs/import-export.md describes the formats.
+:class:`SourceComment` records in file order (Threadline's JSON Lines are read by
+``comments.formats_jsonl``); ``comments.transfer`` threads and stores them. XML is read
+as a stream through defusedxml: entity declarations (the billion laughs, external
+entities) are refused, and every failure is a :class:`ImportFormatError` whose one-line
+message names the problem. docs/import-export.md describes the formats.
 
 What each source calls things, and what they become here:
 
 * WordPress: ``wp:comment_approved`` ``1`` approved, ``0`` pending, ``spam`` spam,
   ``trash``/``post-trashed`` removed; ``wp:comment_type`` ``pingback``/``trackback`` are
   skipped. Dates are ``wp:comment_date_gmt`` (``wp:comment_date`` when the GMT one is
-  ``0000-00-00``). A ``threadline_deleted`` comment meta (written by our own WXR export)
-  marks a placeholder.
+  ``0000-00-00``). Comment meta written by our own WXR export: ``threadline_deleted``
+  marks a placeholder, ``threadline_source`` and ``threadline_source_id`` say where an
+  imported comment first came from.
 * Disqus: ``<isSpam>`` spam, ``<isDeleted>`` a placeholder (or nothing, without replies),
   ``<isApproved>false`` pending.
 
@@ -22,7 +24,6 @@ A comment without an id gets one made from its thread, date, author and text
 
 import email.utils
 import functools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,8 +33,18 @@ import defusedxml.ElementTree as SafeET
 from defusedxml.common import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 FORMATS = ("wxr", "disqus", "threadline")
-THREADLINE_VERSION = 1
 SNIFF_BYTES = 64 * 1024
+BOMS = [
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+]
+# Dates outside these years are damage, not history: taken as no date (and a year near
+# either end of datetime's range breaks on conversion between time zones).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+TRUNCATED = ("no element found", "unclosed token", "unclosed CDATA section")
 
 
 class ImportFormatError(ValueError):
@@ -89,7 +100,11 @@ def detect_format(path) -> str:
     """``wxr``, ``disqus`` or ``threadline``, decided by the content, never the file name."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    for bom, codec in BOMS:
+        if head.startswith(bom):
+            head = head.decode(codec, errors="ignore").encode()
+            break
+    text = head.lstrip()
     if not text:
         raise ImportFormatError("The file is empty.")
     if text[:1] == b"{":
@@ -118,6 +133,8 @@ def read(path, fmt: str = "auto") -> Iterator[SourceArticle | SourceComment]:
     """The records of the export at ``path``, in file order."""
     if fmt == "auto":
         fmt = detect_format(path)
+    from comments.formats_jsonl import read_threadline  # it imports the records from here
+
     readers = {"wxr": read_wxr, "disqus": read_disqus, "threadline": read_threadline}
     if fmt not in readers:
         raise ImportFormatError(f"Unknown format {fmt!r}: use auto, {', '.join(FORMATS)}.")
@@ -158,10 +175,14 @@ def _xml_events(path, events=("start", "end")):
     except ParseError as exc:
         hint = (
             " The file ends before its elements do: it looks truncated."
-            if _at_end(path, exc.position[0])
+            if str(exc).startswith(TRUNCATED) and _at_end(path, exc.position[0])
             else ""
         )
         raise ImportFormatError(f"Not well-formed XML: {exc}.{hint}") from None
+    except ValueError as exc:  # expat: "multi-byte encodings are not supported"
+        raise ImportFormatError(
+            f"The file's encoding cannot be read ({exc}): save it as UTF-8."
+        ) from None
 
 
 def _at_end(path, line: int) -> bool:
@@ -204,35 +225,38 @@ def _attr_id(elem) -> str:
     return ""
 
 
+def _sane(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
+
+
 def _wp_date(value: str) -> datetime | None:
     """``2010-03-04 05:06:07`` (WordPress stores no zone in it; GMT fields are UTC)."""
     if not value or value.startswith("0000"):
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return _sane(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def _iso_date(value: str) -> datetime | None:
+def iso_date(value: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return _sane(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rfc2822_date(value: str) -> datetime | None:
     try:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return _sane(email.utils.parsedate_to_datetime(value)) if value else None
     except (TypeError, ValueError):
         return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _true(value: str) -> bool:
@@ -288,13 +312,13 @@ def read_wxr(path) -> Iterator[SourceArticle | SourceComment]:
                 for m in comment
                 if _name(m.tag) == "commentmeta"
             }
-            deleted_at = _iso_date(meta.get("threadline_deleted", ""))
+            deleted_at = iso_date(meta.get("threadline_deleted", ""))
             parent = fields.get("comment_parent", "")
             comment_id = fields.get("comment_id", "")
             yield SourceComment(
                 id=comment_id,
-                source=source,
-                source_id=comment_id,
+                source=meta.get("threadline_source") or source,
+                source_id=meta.get("threadline_source_id") or comment_id,
                 thread=key,
                 position=position,
                 parent="" if parent in {"", "0"} else parent,
@@ -333,7 +357,7 @@ def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
                 key=_attr_id(elem) or f"(thread {threads} has no dsq:id)",
                 url=_text(elem, "link"),
                 title=_text(elem, "title"),
-                published_at=_iso_date(_text(elem, "createdAt")),
+                published_at=iso_date(_text(elem, "createdAt")),
                 comments_open=not _true(_text(elem, "isClosed")),
                 html=_text(elem, "message"),
                 extra={
@@ -355,7 +379,7 @@ def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
                 author_name=_text(author, "name") or _text(author, "username"),
                 author_email=_text(author, "email"),
                 ip_address=_text(elem, "ipAddress"),
-                created_at=_iso_date(_text(elem, "createdAt")),
+                created_at=iso_date(_text(elem, "createdAt")),
                 html=_text(elem, "message"),
                 status="spam"
                 if _true(_text(elem, "isSpam"))
@@ -369,108 +393,3 @@ def read_disqus(path) -> Iterator[SourceArticle | SourceComment]:
         if root is not None:
             elem.clear()
             root.remove(elem)
-
-
-# Threadline's JSON Lines ----------------------------------------------------------------
-
-
-def read_threadline(path) -> Iterator[SourceArticle | SourceComment]:
-    """Threadline's own export (docs/import-export.md): a header line, then one JSON object
-    per line, each article before its comments."""
-    with open(path, encoding="utf-8-sig") as handle:
-        position = 0
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                cut = "" if line.endswith("\n") else " (the file looks truncated)"
-                raise ImportFormatError(f"Line {number}: not JSON{cut}: {exc.msg}.") from None
-            if not isinstance(record, dict):
-                raise ImportFormatError(f"Line {number}: expected a JSON object.")
-            if number == 1 or position == 0 and record.get("format"):
-                _check_header(record, number)
-                position = 1
-                continue
-            kind = record.get("type")
-            try:
-                if kind == "article":
-                    yield _article_record(record)
-                elif kind == "comment":
-                    position += 1
-                    yield _comment_record(record, position)
-                else:
-                    raise ImportFormatError(
-                        f'Line {number}: unknown record type {kind!r} (expected "article" '
-                        'or "comment").'
-                    )
-            except KeyError as exc:
-                raise ImportFormatError(f"Line {number}: a {kind} without {exc}.") from None
-            except ValueError as exc:
-                if isinstance(exc, ImportFormatError):
-                    raise
-                raise ImportFormatError(f"Line {number}: {exc}.") from None
-
-
-def _check_header(record: dict, number: int) -> None:
-    if record.get("format") != "threadline":
-        raise ImportFormatError(
-            f'Line {number}: not a Threadline export (the first line should be {{"format": '
-            '"threadline", ...}).'
-        )
-    if record.get("version") != THREADLINE_VERSION:
-        raise ImportFormatError(
-            f"Line {number}: version {record.get('version')!r} of the format; this "
-            f"Threadline reads version {THREADLINE_VERSION}."
-        )
-
-
-def _text_of(record: dict, key: str, *, required: bool = False) -> str:
-    """A record's value as text (a number is taken as its digits), without NUL characters,
-    which no text column can hold; ``required``: a KeyError when it is missing."""
-    value = record[key] if required else record.get(key)
-    if value is None or isinstance(value, bool):
-        if required:
-            raise KeyError(key)
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"{key!r} must be text, not {type(value).__name__}")
-    return value.replace("\0", "\ufffd")
-
-
-def _article_record(record: dict) -> SourceArticle:
-    return SourceArticle(
-        key=_text_of(record, "id", required=True),
-        url=_text_of(record, "source_url"),
-        title=_text_of(record, "title", required=True),
-        slug=_text_of(record, "slug"),
-        published_at=_iso_date(_text_of(record, "published_at")),
-        comments_open=record.get("comments_open", True) is not False,
-        body=_text_of(record, "body"),
-        extra={key: _text_of(record, key) for key in ("byline", "source", "moderation")},
-    )
-
-
-def _comment_record(record: dict, position: int) -> SourceComment:
-    deleted_at = _iso_date(_text_of(record, "deleted_at"))
-    return SourceComment(
-        id=_text_of(record, "id", required=True),
-        thread=_text_of(record, "article", required=True),
-        source=_text_of(record, "source", required=True),
-        source_id=_text_of(record, "source_id", required=True),
-        position=position,
-        parent=_text_of(record, "parent"),
-        author_name=_text_of(record, "author_name"),
-        author_email=_text_of(record, "author_email"),
-        ip_address=_text_of(record, "ip_address"),
-        created_at=_iso_date(_text_of(record, "created_at")),
-        edited_at=_iso_date(_text_of(record, "edited_at")),
-        html=_text_of(record, "body_html"),
-        body=_text_of(record, "body", required=True),
-        status=_text_of(record, "status") or "approved",
-        deleted_at=deleted_at,
-        deleted=deleted_at is not None,
-    )

@@ -11,17 +11,15 @@ threshold in ``comment_flag``, an edit the policy holds in ``comment_edit``) set
 inside their own locked write and leave the reports open for the editor to decide on.
 """
 
-from dataclasses import dataclass, field
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from psycopg2.extras import execute_values
 
 from articles.models import Article
 from comments import reports
+from comments.bulk import NewSubtree, insert_rows, number_threads
 from comments.locks import (
     lock_comment,
     lock_new_tree,
@@ -34,7 +32,6 @@ from core import names
 from core.markup import render_comment
 
 TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
-IMPORT_BATCH = 2000
 
 
 def _check_length(body: str) -> None:
@@ -328,17 +325,6 @@ def comments_author_changed(*, user) -> None:
         _changed(article_id)
 
 
-@dataclass(eq=False)
-class NewSubtree:
-    """A comment to create, as its field values by attribute name (no tree fields, no
-    pk), and its replies in the order they are to be shown. Plain values rather than model
-    instances: an import builds a hundred thousand of them."""
-
-    values: dict
-    replies: list["NewSubtree"] = field(default_factory=list)
-    pk: int | None = None
-
-
 @retry_on_conflict
 def comments_import(
     *, article: Article, threads: list[NewSubtree], grafts: dict[int, list[NewSubtree]]
@@ -349,22 +335,20 @@ def comments_import(
     memory under the new-tree lock (which allocating ``tree_id`` needs; docs/locking.md)
     and the rows written level by level in bulk inserts, parents before replies.
     ``grafts`` are new replies to comments already stored (a later export of the same
-    site): each goes in as its parent's last reply under that thread's lock, taken in
-    ascending ``tree_id`` order after the new-tree lock. One transaction.
+    site): each goes in among its parent's replies by its date, under that thread's lock,
+    taken in ascending ``tree_id`` order after the new-tree lock. A value ``id`` restores
+    a comment under that pk (the caller checked that it is free). One transaction.
     """
     with transaction.atomic():
         count = 0
         if threads:
             lock_new_tree()
             first = (Comment.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
-            levels: list[list[tuple[NewSubtree, NewSubtree | None]]] = []
-            for offset, root in enumerate(threads):
-                _number_thread(root, first + offset, levels)
-            for level in levels:
+            for level in number_threads(threads, first):
                 for node, parent in level:
                     node.values["parent_id"] = parent.pk if parent else None
                     node.values["article_id"] = article.pk
-                _insert([node for node, _ in level])
+                insert_rows([node for node, _ in level])
                 count += len(level)
         if grafts:
             lock_threads_of(grafts)
@@ -373,8 +357,7 @@ def comments_import(
                 while stack:
                     node, under = stack.pop()
                     row = Comment(**node.values, article_id=article.pk)
-                    row.parent = Comment.objects.get(pk=under)
-                    row.save()
+                    _insert_by_date(row, Comment.objects.get(pk=under))
                     node.pk = row.pk
                     count += 1
                     stack.extend((reply, row.pk) for reply in reversed(node.replies))
@@ -383,44 +366,11 @@ def comments_import(
         return count
 
 
-def _insert(nodes: list[NewSubtree]) -> None:
-    """Insert new rows and note their pks. On PostgreSQL one multi-row INSERT ... RETURNING
-    per batch (Django's bulk_create spends more time building model instances and SQL
-    than PostgreSQL spends running it); elsewhere bulk_create."""
-    if connection.vendor != "postgresql":
-        rows = [Comment(**node.values) for node in nodes]
-        Comment.objects.bulk_create(rows, batch_size=IMPORT_BATCH)
-        for node, row in zip(nodes, rows, strict=True):
-            node.pk = row.pk
-        return
-    fields = [f for f in Comment._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(Comment._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES %s RETURNING id"  # noqa: S608 (model names)
-    with connection.cursor() as cursor:
-        for start in range(0, len(nodes), IMPORT_BATCH):
-            batch = nodes[start : start + IMPORT_BATCH]
-            rows = [tuple((defaults | node.values).values()) for node in batch]
-            pks = execute_values(cursor.cursor, sql, rows, page_size=len(batch), fetch=True)
-            for node, (pk,) in zip(batch, pks, strict=True):
-                node.pk = pk
-
-
-def _number_thread(root: NewSubtree, tree_id: int, levels: list) -> None:
-    """Give a new thread its nested-set numbers (pre-order), and list its rows by depth."""
-    counter = 1
-    stack: list[tuple[NewSubtree, NewSubtree | None, int, bool]] = [(root, None, 0, False)]
-    while stack:
-        node, parent, depth, closing = stack.pop()
-        if closing:
-            node.values["rght"] = counter
-            counter += 1
-            continue
-        node.values.update(tree_id=tree_id, level=depth, lft=counter)
-        counter += 1
-        if len(levels) == depth:
-            levels.append([])
-        levels[depth].append((node, parent))
-        stack.append((node, parent, depth, True))
-        stack.extend((reply, node, depth + 1, False) for reply in reversed(node.replies))
+def _insert_by_date(row: Comment, parent: Comment) -> None:
+    """Save ``row`` as a reply to ``parent``, before the first reply posted after it."""
+    later = parent.get_children().filter(created_at__gt=row.created_at).order_by("lft").first()
+    if later is None:
+        row.parent = parent
+        row.save()
+    else:
+        row.insert_at(later, position="left", save=True)

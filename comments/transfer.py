@@ -19,16 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from articles.imports import imported_article_match, new_imported_article
 from articles.models import Article
+from comments.bulk import NewSubtree
 from comments.exports import own_sources
 from comments.formats import SourceArticle, SourceComment, detect_format, read
+from comments.import_forest import Node, build_forest, prune_deleted, walk
 from comments.models import Comment
-from comments.services import NewSubtree, comments_import, reader_name
+from comments.services import comments_import, reader_name
 from core.markup import clean_comment, html_as_markdown, render_comment
 
 SKIPPED = {
@@ -37,11 +40,13 @@ SKIPPED = {
     "no_thread": "comments whose thread is not in the file",
     "not_post": "comments on WordPress items that are neither posts nor pages",
     "unpublished": "comments on WordPress posts that are not public (draft, private, trash)",
-    "duplicate": "ids given twice in the file (the first one kept)",
+    "duplicate": "comments given twice in the file (the first one kept)",
 }
 UNNAMED = "Anonymous"
 SHOWN_IDS = 20
 LOOKUP_CHUNK = 5000
+ID_LIMIT = Comment._meta.get_field("source_id").max_length
+SOURCE_LIMIT = Comment._meta.get_field("source").max_length
 _BLOCK_TAG = re.compile(r"<(p|div|br|ul|ol|blockquote|pre|h[1-6]|table)\b", re.IGNORECASE)
 
 STATUSES = frozenset(Comment.Status.values)
@@ -96,7 +101,9 @@ class ImportReport:
         for reason, ids in self.skipped.items():
             if ids:
                 out.append(f"Skipped, {SKIPPED[reason]}: {len(ids):,} ({_ids(ids)}).")
-        if not self.imported and not self.dry_run:
+        if not self.read:
+            out.append("The file holds no comments.")
+        elif not self.imported and not self.dry_run:
             out.append("Nothing new: everything in the file is already here.")
         return out
 
@@ -104,6 +111,17 @@ class ImportReport:
 def _ids(ids: list[str]) -> str:
     shown = ", ".join(ids[:SHOWN_IDS])
     return shown + (f" and {len(ids) - SHOWN_IDS:,} more" if len(ids) > SHOWN_IDS else "")
+
+
+@dataclass
+class _Run:
+    """What one import keeps across the file's articles."""
+
+    fmt: str
+    report: ImportReport
+    taken_slugs: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)  # comments met so far
+    created: dict[str, str] = field(default_factory=dict)  # original URL -> slug, this run
 
 
 def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = None):
@@ -116,7 +134,8 @@ def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = 
     fmt = detect_format(path) if fmt == "auto" else fmt
     articles: dict[str, SourceArticle] = {}
     by_thread: dict[str, list[SourceComment]] = defaultdict(list)
-    report = ImportReport(format=fmt, dry_run=dry_run)
+    run = _Run(fmt, ImportReport(format=fmt, dry_run=dry_run))
+    report = run.report
     for record in read(path, fmt):
         if isinstance(record, SourceArticle):
             articles.setdefault(record.key, record)
@@ -127,7 +146,7 @@ def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = 
                 progress("read", report.read, 0)
     for key in [key for key in by_thread if key not in articles]:
         report.skipped["no_thread"] += [c.id or "(no id)" for c in by_thread.pop(key)]
-    done, taken_slugs = 0, set()
+    done = 0
     for key, source in articles.items():
         comments = by_thread.pop(key, [])
         if not comments:
@@ -137,7 +156,7 @@ def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = 
         elif fmt == "wxr" and source.extra.get("status") not in PUBLIC_WP_STATUSES:
             report.skipped["unpublished"] += [c.id for c in comments]
         else:
-            _import_article(source, comments, fmt, report, taken_slugs)
+            _import_article(source, comments, run)
         done += len(comments)
         progress("write", done, report.read)
     return report
@@ -146,44 +165,50 @@ def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = 
 # One article ----------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class _Node:
-    source: SourceComment
-    children: list["_Node"] = field(default_factory=list)
-    orphan: bool = False
-
-
-def _import_article(source, comments, fmt, report, taken_slugs) -> None:
-    comments = _usable(comments, report)
-    roots = _thread(comments, fmt)
-    roots = _prune_deleted(roots, report)
+def _import_article(source: SourceArticle, comments: list[SourceComment], run: _Run) -> None:
+    report = run.report
+    roots = build_forest(_usable(comments, run), _order(run.fmt))
+    roots, dropped = prune_deleted(roots)
+    report.skipped["deleted"] += dropped
     if not roots:
         return
+    url, slug = _own_article(source.url) or (source.url, source.slug)
     with transaction.atomic():
-        article = imported_article_match(url=source.url, slug=source.slug, own=fmt == "threadline")
+        article = imported_article_match(url=url, slug=slug, own=run.fmt == "threadline" or not url)
         stored = _stored(article, roots)
         threads, grafts = _new_comments(roots, stored, article.pk if article else None, report)
-        if not threads and not grafts:
-            if article:
-                report.articles_matched.append(article.slug)
-            return
-        if article is None:
-            article = _new_article(source, roots, taken_slugs)
+        if article is None and url and url in run.created:  # a dry run met this URL before
+            report.articles_matched.append(run.created[url])
+        elif article is None and (threads or grafts):
+            article = _new_article(source, url, slug, roots, run.taken_slugs)
             report.articles_created.append(article.slug)
-        else:
+            run.created[url] = article.slug
+        elif article is not None:
             report.articles_matched.append(article.slug)
-        for subtree in [*threads, *(s for subtrees in grafts.values() for s in subtrees)]:
-            _count(subtree, report)
-        if report.dry_run:
+        for subtree in _walk_subtrees(threads, grafts):
+            report.placeholders += bool(subtree.values["deleted_at"])
+            report.statuses[subtree.values["status"]] += not subtree.values["deleted_at"]
+        if report.dry_run or not (threads or grafts):
             return
         if article.pk is None:
             article.save()
+        _keep_pks(threads, grafts)
         comments_import(article=article, threads=threads, grafts=grafts)
 
 
-def _usable(comments: list[SourceComment], report) -> list[SourceComment]:
-    """Drop pingbacks, trackbacks and repeated ids; give id-less comments one."""
-    seen, kept = set(), []
+def _own_article(url: str) -> tuple[str, str] | None:
+    """An article of this site, as our own WXR export names it: no original URL, its slug."""
+    prefix = f"{settings.SITE_URL}/articles/"
+    if url.startswith(prefix) and (slug := url[len(prefix) :].strip("/")) and "/" not in slug:
+        return "", slug
+    return None
+
+
+def _usable(comments: list[SourceComment], run: _Run) -> list[SourceComment]:
+    """Drop pingbacks, trackbacks and comments met before in the file (by the file's id in
+    this article, by source and id in the whole file); give id-less comments an id made
+    from their content; fit ids to their columns (a longer one becomes its digest)."""
+    report, seen_here, kept = run.report, set(), []
     for comment in comments:
         if comment.kind != "comment":
             report.skipped["ping"].append(comment.id or "(no id)")
@@ -192,16 +217,26 @@ def _usable(comments: list[SourceComment], report) -> list[SourceComment]:
             seed = "\x1f".join(
                 [comment.thread, str(comment.created_at), comment.author_name, comment.html]
             )
-            digest = hashlib.sha256(seed.encode()).hexdigest()[:40]
-            comment.id = comment.source_id = f"sha256:{digest}"
+            comment.id = comment.source_id = _digest(seed)
             comment.id_made_up = True
             report.ids_made += 1
-        if comment.id in seen:
+        comment.source = _fit(comment.source, SOURCE_LIMIT)
+        comment.source_id = _fit(comment.source_id or comment.id, ID_LIMIT)
+        if comment.id in seen_here or _identity(comment) in run.seen:
             report.skipped["duplicate"].append(comment.id)
             continue
-        seen.add(comment.id)
+        seen_here.add(comment.id)
+        run.seen.add(_identity(comment))
         kept.append(comment)
     return kept
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def _fit(value: str, limit: int) -> str:
+    return value if len(value) <= limit else _digest(value)
 
 
 def _order(fmt: str):
@@ -214,72 +249,15 @@ def _order(fmt: str):
     )
 
 
-def _thread(comments, fmt) -> list[_Node]:
-    """Link replies to parents whatever the file's order; a reply whose parent is missing
-    (or that sits in a loop of parents) becomes top-level and is counted as an orphan."""
-    nodes = {c.id: _Node(c) for c in comments}
-    roots = []
-    for node in nodes.values():
-        parent = nodes.get(node.source.parent) if node.source.parent else None
-        if parent is None or parent is node:
-            roots.append(node)
-            node.orphan = bool(node.source.parent)
-        else:
-            parent.children.append(node)
-    reached = _reach(roots)
-    key = _order(fmt)
-    for node in sorted(nodes.values(), key=key):  # loops: the earliest of each goes on top
-        if id(node) in reached:
-            continue
-        parent = nodes[node.source.parent]
-        parent.children.remove(node)
-        roots.append(node)
-        node.orphan = True
-        reached |= _reach([node])
-    for node in nodes.values():
-        node.children.sort(key=key)
-    return sorted(roots, key=key)
-
-
-def _reach(roots) -> set[int]:
-    seen, stack = set(), list(roots)
-    while stack:
-        node = stack.pop()
-        seen.add(id(node))
-        stack.extend(node.children)
-    return seen
-
-
-def _prune_deleted(roots: list[_Node], report) -> list[_Node]:
-    """A deleted comment stays (as a placeholder) only while it keeps a reply."""
-    order, stack = [], list(roots)
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(node.children)
-    for node in reversed(order):  # replies before their parents
-        for child in node.children:
-            if child.source.deleted and not child.children:
-                report.skipped["deleted"].append(child.source.id)
-        node.children = [c for c in node.children if not (c.source.deleted and not c.children)]
-    kept = []
-    for root in roots:
-        if root.source.deleted and not root.children:
-            report.skipped["deleted"].append(root.source.id)
-        else:
-            kept.append(root)
-    return kept
-
-
 def _identity(comment: SourceComment) -> tuple[str, str]:
     return comment.source, comment.source_id
 
 
-def _stored(article: Article | None, roots: list[_Node]) -> dict[tuple[str, str], tuple]:
+def _stored(article: Article | None, roots: list[Node]) -> dict[tuple[str, str], tuple]:
     """The comments of this file already stored (by source and id, on any article), as
-    ``(pk, article_id)``."""
+    ``(pk, article_id)``; and this site's own comments coming back (by pk, on ``article``)."""
     wanted = defaultdict(set)
-    for node in _walk(roots):
+    for node in walk(roots):
         wanted[node.source.source].add(node.source.source_id)
     found = {}
     for source, ids in wanted.items():
@@ -288,26 +266,37 @@ def _stored(article: Article | None, roots: list[_Node]) -> dict[tuple[str, str]
             rows = Comment.objects.filter(source=source, source_id__in=ids[start:][:LOOKUP_CHUNK])
             for sid, pk, article_id in rows.values_list("source_id", "pk", "article_id"):
                 found[source, sid] = (pk, article_id)
-    own = own_sources()
-    natives = [n.source for n in _walk(roots) if n.source.source in own]
-    if natives and article is not None:  # our own export imported back: these are the rows
-        pks = {int(c.source_id) for c in natives if c.source_id.isdigit()}
-        rows = Comment.objects.filter(article=article, source="", pk__in=pks)
-        mine = set(rows.values_list("pk", flat=True))
-        found |= {
-            _identity(c): (int(c.source_id), article.pk)
-            for c in natives
-            if c.source_id.isdigit() and int(c.source_id) in mine
-        }
+    natives = {int(c.source_id): c for c in _own(roots)}
+    if natives and article is not None:
+        rows = Comment.objects.filter(article=article, source="", pk__in=natives)
+        for pk in rows.values_list("pk", flat=True):
+            found[_identity(natives[pk])] = (pk, article.pk)
     return found
 
 
-def _walk(roots):
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.children)
+def _own(roots: list[Node]) -> list[SourceComment]:
+    """The file's comments first posted on this site (its own export coming back)."""
+    own = own_sources()
+    return [
+        n.source for n in walk(roots) if n.source.source in own and n.source.source_id.isdigit()
+    ]
+
+
+def _keep_pks(threads, grafts) -> None:
+    """A restore from Threadline's own export keeps each comment's pk where it is free (so
+    permalinks still work), and this site's own comments become native again; where the pk
+    is taken, a comment gets a new one and keeps its source and id."""
+    wanted = {v["id"]: v for v in (s.values for s in _walk_subtrees(threads, grafts)) if "id" in v}
+    chunks = [
+        list(wanted)[start : start + LOOKUP_CHUNK] for start in range(0, len(wanted), LOOKUP_CHUNK)
+    ]
+    for chunk in chunks:
+        for pk in Comment.objects.filter(pk__in=chunk).values_list("pk", flat=True):
+            del wanted.pop(pk)["id"]
+    own = own_sources()
+    for pk, values in wanted.items():
+        if values["source"] in own and values["source_id"] == str(pk):
+            values.update(source="", source_id="")
 
 
 def _new_comments(roots, stored, article_pk, report):
@@ -325,7 +314,7 @@ def _new_comments(roots, stored, article_pk, report):
             stack.extend((child, pk) for child in reversed(node.children))
             continue
         subtree = _subtree(node, stored, report)
-        if node.orphan:
+        if node.orphan or (stored_parent is None and node.source.parent):
             report.orphans.append(node.source.id)
         if stored_parent is None:
             threads.append(subtree)
@@ -334,7 +323,7 @@ def _new_comments(roots, stored, article_pk, report):
     return threads, dict(grafts)
 
 
-def _subtree(node: _Node, stored, report) -> NewSubtree:
+def _subtree(node: Node, stored, report) -> NewSubtree:
     """The new comments from ``node`` down (a stored one below a new one cannot be: its
     parent would be stored too; it is counted and left where it is)."""
     top = NewSubtree(_row(node.source))
@@ -359,20 +348,14 @@ def _walk_subtrees(threads, grafts):
         stack.extend(subtree.replies)
 
 
-def _count(subtree: NewSubtree, report) -> None:
-    for each in _walk_subtrees([subtree], {}):
-        if each.values["deleted_at"]:
-            report.placeholders += 1
-        else:
-            report.statuses[each.values["status"]] += 1
-
-
 def _row(source: SourceComment) -> dict:
     """The comment's field values for ``source``: HTML cleaned with the posted comments' allow-list,
     its text kept as the Markdown body, names normalized, an address only when valid."""
+    restore = {}
     if source.body is not None:  # Threadline's own export: Markdown, and its HTML
         body = source.body
         html = clean_comment(source.html) if source.html else render_comment(body)
+        restore = {"id": int(source.id)} if source.id.isdigit() and len(source.id) < 18 else {}
     else:
         html = clean_comment(_paragraphs(source.html))
         body = html_as_markdown(html)
@@ -388,8 +371,9 @@ def _row(source: SourceComment) -> dict:
         edited_at=source.edited_at,
         deleted_at=(source.deleted_at or created) if source.deleted else None,
         status=status,
-        source=source.source[:255],
-        source_id=source.source_id[:100],
+        source=source.source,
+        source_id=source.source_id,
+        **restore,
     )
 
 
@@ -412,12 +396,12 @@ def _paragraphs(html: str) -> str:
     return "".join("<p>" + p.replace("\n", "<br>\n") + "</p>\n" for p in parts)
 
 
-def _new_article(source: SourceArticle, roots: list[_Node], taken: set[str]) -> Article:
+def _new_article(source: SourceArticle, url, slug, roots: list[Node], taken: set[str]) -> Article:
     dates = [root.source.created_at for root in roots if root.source.created_at]
     return new_imported_article(
-        url=source.url,
+        url=url,
         title=source.title,
-        slug=source.slug,
+        slug=slug,
         body=source.body or (html_as_markdown(source.html) if source.html else ""),
         published_at=source.published_at or min(dates, default=None),
         comments_open=source.comments_open,
@@ -427,7 +411,8 @@ def _new_article(source: SourceArticle, roots: list[_Node], taken: set[str]) -> 
 
 
 def _address(value: str) -> str | None:
+    """A valid IP address, without an IPv6 zone (``fe80::1%eth0``: no column type has one)."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(value.strip().partition("%")[0]))
     except ValueError:
         return None

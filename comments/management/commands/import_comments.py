@@ -2,6 +2,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from comments.formats import FORMATS, ImportFormatError
 from comments.locks import ThreadBusy
@@ -46,6 +47,12 @@ class Command(BaseCommand):
             ) from None
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from None
+        except DatabaseError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CommandError(
+                f"{path}: the database refused a row ({first}). The articles finished before "
+                "it stay; run the import again once the cause is fixed."
+            ) from None
         if terminal:
             sys.stderr.write("\n")
         for line in report.lines():
