@@ -102,6 +102,15 @@ def node_of(comment: Comment, viewer: Viewer) -> CommentNode:
     return node_for(comment, viewer, editors=editors_among([comment]))
 
 
+def newest_comments(article=None):
+    """Visible comments on published articles (of one article, given one), newest first,
+    with what a feed entry names: its author and article."""
+    comments = Comment.objects.on_published_articles().visible()
+    if article is not None:
+        comments = comments.filter(article=article)
+    return comments.select_related("article", "user").order_by("-created_at", "-pk")
+
+
 def published_article(slug: str):
     """The published article with this slug, or None."""
     return Article.objects.published().filter(slug=slug).first()
