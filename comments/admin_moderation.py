@@ -116,10 +116,9 @@ class ModerationMixin:
                 user=comment.user,
                 email=comment.author_email,
                 ip_address=comment.ip_address,
-                reason=f"Banned for comment #{comment.pk}.",
                 created_by=request.user,
             )
-            self.log_change(request, comment, "Banned the author.")
+            self.log_change(request, comment, "Banned the author.")  # the comment's history
             bans += 1
         self.message_user(
             request,

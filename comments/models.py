@@ -279,7 +279,12 @@ class Ban(models.Model):
     )
     email = models.EmailField(_("email"), blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(
+        _("reason"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown to the banned reader when they try to post; leave empty for none."),
+    )
     until = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Empty: for good."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(

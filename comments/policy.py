@@ -55,8 +55,9 @@ def _banned(user, email, ip_address) -> Verdict | None:
     ban = defences.ban_for(user=user, email=email, ip_address=ip_address)
     if ban is None:
         return None
-    until = f" until {ban.until:%d %B %Y}" if ban.until else ""
-    return Verdict(f"You cannot post here{until}. {ban.reason}".strip(), 403)
+    until = f" until {ban.until:%-d %B %Y}" if ban.until else ""
+    why = ban.reason or "An editor has stopped this account or address from posting."
+    return Verdict(f"You cannot post here{until}. {why}", 403)
 
 
 def _too_many_links(body) -> Verdict | None:

@@ -7,6 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from comments.models import Ban, Comment, Flag
@@ -253,6 +254,20 @@ def test_banned_email_cannot_post_and_sees_why(client, article):
     assert response.status_code == 403
     assert "You cannot post here. Repeated abuse." in html and "I am back" in html
     assert not Comment.objects.exists()
+
+
+def test_a_ban_from_the_admin_action_tells_the_reader_in_plain_words(editor_client, article, post):
+    troll = post("troll", author_email="t@example.org")
+    run_action(editor_client, "ban_authors", [troll])
+    response = Client().post(
+        post_url(article), {"body": "Again", "author_name": "T", "author_email": "t@example.org"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert (
+        "You cannot post here. An editor has stopped this account or address from posting." in html
+    )
+    assert f"#{troll.pk}" not in html
 
 
 def test_expired_ban_no_longer_applies(client, article):
