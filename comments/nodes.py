@@ -8,6 +8,7 @@ the article's discussion. Links and dates are computed here rather than with {% 
 """
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,6 +89,12 @@ class CommentNode:
 
 def edit_deadline(comment: Comment) -> datetime:
     return comment.created_at + timedelta(minutes=settings.COMMENTS_EDIT_WINDOW_MINUTES)
+
+
+def edit_minutes_left(comment: Comment) -> int:
+    """Whole minutes left to edit, rounded up (the edit page says "for 12 more minutes")."""
+    seconds = (edit_deadline(comment) - timezone.now()).total_seconds()
+    return max(1, math.ceil(seconds / 60))
 
 
 @functools.cache

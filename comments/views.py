@@ -19,6 +19,7 @@ from django_htmx.http import reswap, retarget
 from comments import defences, notify, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
 from comments.http import int_param, reader_key, see_other, viewer_for
+from comments.nodes import edit_minutes_left
 from comments.pages import CLOSED_MESSAGE, reachable_or_404, render_article_page
 from core.client import client_ip
 from core.markup import render_comment, sanitize
@@ -185,7 +186,12 @@ def comment_edit(request, pk):
                 _add_errors(form, error)
             else:
                 return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
-    return render(request, "comments/edit.html", {"form": form, "comment": comment}, status=status)
+    context = {
+        "form": form,
+        "comment": comment,
+        "minutes_left": edit_minutes_left(comment),
+    }
+    return render(request, "comments/edit.html", context, status=status)
 
 
 def comment_delete(request, pk):

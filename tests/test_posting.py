@@ -1,5 +1,7 @@
 """Readers post, reply, edit and delete; bad input is refused with a message."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -217,6 +219,17 @@ def test_anonymous_author_edits_within_the_window_and_it_shows_edited(client, ar
     comment.refresh_from_db()
     assert comment.body == "typo fixed" and comment.edited_at is not None
     assert ">edited<" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_edit_page_says_how_long_is_left_in_minutes(client, article, settings):
+    settings.COMMENTS_EDIT_WINDOW_MINUTES = 15
+    comment = post_as(client, article, "fresh")
+    assert "for 15 more minutes" in client.get(f"/comments/{comment.pk}/edit/").content.decode()
+    Comment.objects.filter(pk=comment.pk).update(
+        created_at=comment.created_at - timedelta(minutes=14, seconds=30)
+    )
+    page = client.get(f"/comments/{comment.pk}/edit/").content.decode()
+    assert "for 1 more minute." in page and "plus the edit window" not in page
 
 
 def test_edit_after_the_window_is_refused(client, article, settings):
