@@ -6,13 +6,24 @@ from comments.models import Comment, Flag
 from core import names
 
 
+def within_length(body: str) -> None:
+    """COMMENTS_MAX_LENGTH, said in our words. No ``maxlength`` on the field: a browser would
+    cut a long paste short without a word (static/js/thread.js counts instead)."""
+    limit = settings.COMMENTS_MAX_LENGTH
+    if len(body) > limit:
+        raise forms.ValidationError(
+            f"At most {limit:,} characters, please: this has {len(body):,}, "
+            f"{len(body) - limit:,} too many."
+        )
+
+
 class CommentForm(forms.Form):
     """A top-level comment or a reply. Field names are a public contract (see README)."""
 
     body = forms.CharField(
         label="Your comment",
         widget=forms.Textarea(attrs={"rows": 5}),
-        max_length=settings.COMMENTS_MAX_LENGTH,
+        validators=[within_length],
         help_text="Markdown: **bold**, *italic*, [links](https://example.org), > quotes.",
         error_messages={"required": "Write something before posting."},
     )
@@ -42,7 +53,7 @@ class CommentForm(forms.Form):
         if user.is_authenticated:
             del self.fields["author_name"]
             del self.fields["author_email"]
-        self.fields["body"].widget.attrs["maxlength"] = settings.COMMENTS_MAX_LENGTH
+        self.fields["body"].widget.attrs["data-max-length"] = settings.COMMENTS_MAX_LENGTH
         self.fields["website"].widget.attrs.update(autocomplete="off", tabindex="-1")
         self.initial.setdefault("shown_at", defences.form_token())
         if not settings.COMMENTS_HONEYPOT:
@@ -78,6 +89,10 @@ class CommentForm(forms.Form):
 
 class EditForm(forms.Form):
     body = CommentForm.base_fields["body"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].widget.attrs["data-max-length"] = settings.COMMENTS_MAX_LENGTH
 
 
 class FlagForm(forms.Form):

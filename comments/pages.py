@@ -6,6 +6,7 @@ import hashlib
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponseForbidden
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -96,12 +97,16 @@ def article_detail(request, slug):
     article = selectors.published_article(slug)
     if article is None:
         raise Http404("No article here.")
-    etag = _etag(request, article)
-    not_modified = get_conditional_response(request, etag=etag)
-    if not_modified is not None:
+    # A page that carries a one-off message ("Thank you for the report") is drawn afresh
+    # and gets no ETag: a 304 would show the reader their cached copy, without it.
+    message_waiting = len(messages.get_messages(request)) > 0
+    etag = None if message_waiting else _etag(request, article)
+    not_modified = etag and get_conditional_response(request, etag=etag)
+    if not_modified:
         return not_modified
     response = render_article_page(request, article, reply_to=int_param(request.GET.get("reply")))
-    response["ETag"] = etag
+    if etag:
+        response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -103,7 +103,10 @@ def test_no_js_reply_form_opens_under_the_comment(client, article, post):
     [
         ({"body": "", "author_name": "Ann"}, "Write something before posting."),
         ({"body": " \n\t ", "author_name": "Ann"}, "Write something before posting."),
-        ({"body": "x" * 10_001, "author_name": "Ann"}, "at most 10000 characters"),
+        (
+            {"body": "x" * 20_000, "author_name": "Ann"},
+            "At most 10,000 characters, please: this has 20,000, 10,000 too many.",
+        ),
         (
             {"body": "hi", "author_name": "Ann", "author_email": "not-an-email"},
             "Enter a valid email address.",

@@ -34,6 +34,31 @@
     }
   }
 
+  // Near the length limit, say how much room is left (or how far over), under the field
+  // and to screen readers; nothing is cut: the server says the same if it is posted.
+  function countCharacters(field) {
+    var limit = parseInt(field.getAttribute("data-max-length"), 10);
+    if (!limit) return;
+    var note = field.parentNode.querySelector(".char-count");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "char-count";
+      note.setAttribute("aria-live", "polite");
+      field.insertAdjacentElement("afterend", note);
+    }
+    var left = limit - field.value.length;
+    note.hidden = left > limit / 10;
+    note.classList.toggle("over", left < 0);
+    note.textContent = left >= 0
+      ? left.toLocaleString() + (left === 1 ? " character left" : " characters left")
+      : (-left).toLocaleString() + (left === -1 ? " character" : " characters") + " over the limit of " + limit.toLocaleString();
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("textarea[data-max-length]")) {
+      countCharacters(event.target);
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     relativeTimes(document);
     highlightTarget();

@@ -1,0 +1,109 @@
+"""What a newcomer tripped on, each seen in Chromium and fixed: a refused post under DEBUG
+keeps the page, a failed post without JavaScript lands at the form with its error in view,
+"Thank you for the report" shows on the page the report returns to, and a long paste is
+counted, never cut.
+
+Each of these failed before its fix (issue #14, points 1, 2, 4 and 7).
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def open_page(browser, live_server, transactional_db):
+    contexts = []
+
+    def _open(*, js=True):
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=js)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def long_discussion(article, post):
+    """Enough comments that the form sits far below the top of the page."""
+    for n in range(25):
+        post(f"Comment number {n}, long enough to take a line or two on the page.", name=f"R{n}")
+    return article
+
+
+def test_a_refused_post_under_debug_keeps_the_page_and_says_why_in_the_form(
+    open_page, long_discussion, settings
+):
+    settings.DEBUG = True  # as under `make run`
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 60  # the post comes too fast: a 400
+    page = open_page()
+    page.goto(long_discussion.get_absolute_url())
+    form = page.locator("#comment-form form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_label("Your comment").fill("Too quick.")
+    form.get_by_role("button", name="Post comment").click()
+    alert = page.locator("#comment-form [role=alert]").first
+    expect(alert).to_contain_text("That was quick!")
+    expect(page.get_by_role("heading", level=1)).to_have_text(long_discussion.title)
+    expect(page.locator("#thread > .comment")).to_have_count(25)
+    expect(page.locator(".hp").first).not_to_be_in_viewport()  # the honeypot stays out of sight
+
+
+def test_without_javascript_a_failed_post_lands_at_the_form_with_the_error_in_view(
+    open_page, long_discussion
+):
+    page = open_page(js=False)
+    page.goto(long_discussion.get_absolute_url())
+    form = page.locator("#comment-form form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_role("button", name="Post comment").click()  # no text: refused
+    error = page.locator("#comment-form .field-error").first
+    expect(error).to_have_attribute("role", "alert")
+    expect(error).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") > 500
+
+
+def test_without_javascript_a_preview_is_shown_where_the_reader_is(open_page, long_discussion):
+    page = open_page(js=False)
+    page.goto(long_discussion.get_absolute_url())
+    form = page.locator("#comment-form form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_label("Your comment").fill("How will *this* look?")
+    form.get_by_role("button", name="Preview").click()
+    expect(page.locator("#comment-form .preview")).to_be_in_viewport()
+
+
+def test_thank_you_for_the_report_shows_on_the_page_it_returns_to(open_page, long_discussion):
+    page = open_page()
+    page.goto(long_discussion.get_absolute_url())
+    page.reload()  # the browser now holds the page and its ETag
+    page.locator("#thread > .comment").first.get_by_role("link", name="Report").first.click()
+    page.get_by_label("off-topic").check()
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator(".messages")).to_contain_text("Thank you for the report")
+
+
+def test_a_long_paste_is_counted_not_cut_and_refused_in_our_words(open_page, article, settings):
+    settings.COMMENTS_MAX_LENGTH = 10_000
+    page = open_page()
+    page.goto(article.get_absolute_url())
+    form = page.locator("#comment-form form")
+    field = form.get_by_label("Your comment")
+    field.fill("x" * 8_000)
+    expect(form.locator(".char-count")).to_be_hidden()  # far from the limit: nothing said
+    field.fill("x" * 9_500)
+    expect(form.locator(".char-count")).to_have_text("500 characters left")
+    field.fill("x" * 20_000)
+    assert len(field.input_value()) == 20_000  # nothing cut
+    expect(form.locator(".char-count")).to_have_text("10,000 characters over the limit of 10,000")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comment-form .field-error")).to_have_text(
+        "At most 10,000 characters, please: this has 20,000, 10,000 too many."
+    )
