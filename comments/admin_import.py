@@ -11,12 +11,9 @@ import tempfile
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError
 from django.template.response import TemplateResponse
 
-from comments.formats import ImportFormatError
-from comments.locks import ThreadBusy
-from comments.transfer import import_file
+from comments.transfer import ImportStopped, run_import
 
 FORMAT_CHOICES = [
     ("auto", "Decide from the content"),
@@ -53,22 +50,13 @@ def import_view(request, admin_site):
                 copy.write(chunk)
             copy.flush()
             try:
-                report = import_file(
+                report = run_import(
                     copy.name,
                     fmt=form.cleaned_data["format"],
                     dry_run=form.cleaned_data["dry_run"],
                 )
-            except ImportFormatError as exc:
-                form.add_error("file", f"{exc} Nothing was imported.")
-            except ThreadBusy as exc:
-                form.add_error(None, f"{exc} What was written so far stays; import again.")
-            except DatabaseError as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
-                form.add_error(
-                    None,
-                    f"The database refused a row ({first}). The articles finished before it "
-                    "stay; import again once the cause is fixed.",
-                )
+            except ImportStopped as exc:
+                form.add_error("file", str(exc))
     context = {
         **admin_site.each_context(request),
         "title": "Import comments",

@@ -234,16 +234,13 @@ def _sane(value: datetime | None) -> datetime | None:
 
 
 def _wp_date(value: str) -> datetime | None:
-    """``2010-03-04 05:06:07`` (WordPress stores no zone in it; GMT fields are UTC)."""
-    if not value or value.startswith("0000"):
-        return None
-    try:
-        return _sane(datetime.fromisoformat(value))
-    except ValueError:
-        return None
+    """``2010-03-04 05:06:07`` (WordPress stores no zone in it; GMT fields are UTC), or its
+    "no date", ``0000-00-00 00:00:00``."""
+    return None if value.startswith("0000") else iso_date(value)
 
 
 def iso_date(value: str) -> datetime | None:
+    """An ISO 8601 date (UTC when it names no zone), or None when it is none or absurd."""
     if not value:
         return None
     try:

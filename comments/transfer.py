@@ -21,15 +21,22 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from articles.imports import imported_article_match, new_imported_article
 from articles.models import Article
 from comments.bulk import NewSubtree
 from comments.exports import own_sources
-from comments.formats import SourceArticle, SourceComment, detect_format, read
+from comments.formats import (
+    ImportFormatError,
+    SourceArticle,
+    SourceComment,
+    detect_format,
+    read,
+)
 from comments.import_forest import Node, build_forest, prune_deleted, walk
+from comments.locks import ThreadBusy
 from comments.models import Comment
 from comments.services import comments_import, reader_name
 from core.markup import clean_comment, html_as_markdown, render_comment
@@ -124,6 +131,27 @@ class _Run:
     created: dict[str, str] = field(default_factory=dict)  # original URL -> slug, this run
 
 
+class ImportStopped(Exception):
+    """An import could not go on; the message says why and what was kept, in one line."""
+
+
+def run_import(path, *, fmt="auto", dry_run=False, progress: Progress | None = None):
+    """``import_file``, every way it can stop said in one line (:class:`ImportStopped`), for
+    the command and the admin's page alike."""
+    try:
+        return import_file(path, fmt=fmt, dry_run=dry_run, progress=progress)
+    except ImportFormatError as exc:
+        raise ImportStopped(f"{exc} Nothing was imported.") from None
+    except ThreadBusy as exc:
+        raise ImportStopped(f"{exc} What was written so far stays; import again.") from None
+    except DatabaseError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ImportStopped(
+            f"The database refused a row ({first}). The articles finished before it stay; "
+            "import again once the cause is fixed."
+        ) from None
+
+
 def import_file(path, *, fmt="auto", dry_run=False, progress: Progress | None = None):
     """Import the export at ``path``; return the :class:`ImportReport`.
 
@@ -172,9 +200,11 @@ def _import_article(source: SourceArticle, comments: list[SourceComment], run: _
     report.skipped["deleted"] += dropped
     if not roots:
         return
-    url, slug = _own_article(source.url) or (source.url, source.slug)
+    own = _own_article(source.url)  # this site's own article, from its WXR export
+    url, slug = own or (source.url, source.slug)
     with transaction.atomic():
-        article = imported_article_match(url=url, slug=slug, own=run.fmt == "threadline" or not url)
+        by_slug = run.fmt == "threadline" or own is not None
+        article = imported_article_match(url=url, slug=slug, own=by_slug)
         stored = _stored(article, roots)
         threads, grafts = _new_comments(roots, stored, article.pk if article else None, report)
         if article is None and url and url in run.created:  # a dry run met this URL before

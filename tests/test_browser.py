@@ -17,28 +17,12 @@ import pytest
 from playwright.sync_api import expect
 
 from comments.models import Comment
-from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
+from tests.support.browser import browser_fixture, open_page_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
 POST = re.compile(r"^Post")
 REPLY = re.compile(r"^Reply")
-
-
-@pytest.fixture
-def open_page(browser, live_server, transactional_db):
-    """``open_page(js=True, **context_options)``: a fresh reader (own cookies) on a new page."""
-    contexts = []
-
-    def _open(*, js=True, **options):
-        context = browser.new_context(base_url=live_server.url, java_script_enabled=js, **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 # What a reader sees, by the hooks the thread template documents.

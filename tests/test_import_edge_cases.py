@@ -265,3 +265,15 @@ def test_wxr_export_of_a_comment_with_control_characters_reads_back(post, articl
     Article.objects.all().delete()
     run_import(export)
     assert Comment.objects.get().body == "A form\ufffdfeed."
+
+
+@pytest.mark.django_db
+def test_an_item_without_a_link_never_joins_an_article_of_ours_by_slug(tmp_path, article):
+    item = (
+        f"<item><title>Same slug</title><wp:post_name>{article.slug}</wp:post_name>"
+        f"<wp:post_id>9</wp:post_id><wp:post_type>post</wp:post_type>{comment(1)}</item>"
+    )
+    text = wxr().replace("</channel>", f"{item}</channel>")
+    run_import(write(tmp_path, "nolink.xml", text))
+    assert article.comments.count() == 0
+    assert Article.objects.get(title="Same slug").slug == f"{article.slug}-2"

@@ -9,24 +9,9 @@ Each of these failed before its fix (issue #14, points 1, 2, 4 and 7).
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
+from tests.support.browser import browser_fixture, open_page_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def open_page(browser, live_server, transactional_db):
-    contexts = []
-
-    def _open(*, js=True):
-        context = browser.new_context(base_url=live_server.url, java_script_enabled=js)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

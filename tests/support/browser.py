@@ -6,6 +6,9 @@ that the tests' ``browser`` arguments do not shadow an import::
 
     from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
+``open_page`` (imported the same way, as ``open_page_fixture``) opens a fresh reader, with
+cookies of their own, on a new page of the live server.
+
 One Chromium is launched per test module that imports it. ``CHROMIUM_PATH`` (environment)
 names the executable, default /usr/bin/chromium.
 """
@@ -52,3 +55,19 @@ def browser_fixture():
                 )
             yield chromium
             chromium.close()
+
+
+@pytest.fixture(name="open_page")
+def open_page_fixture(browser, live_server, transactional_db):
+    """``open_page(js=True, **context_options)``: a fresh reader (own cookies) on a new page."""
+    contexts = []
+
+    def _open(*, js=True, **options):
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=js, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()

@@ -2,11 +2,9 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
-from comments.formats import FORMATS, ImportFormatError
-from comments.locks import ThreadBusy
-from comments.transfer import import_file
+from comments.formats import FORMATS
+from comments.transfer import ImportStopped, run_import
 
 BAR_WIDTH = 30
 
@@ -38,21 +36,11 @@ class Command(BaseCommand):
         terminal = sys.stderr.isatty()
         progress = self._bar if terminal else self._counts
         try:
-            report = import_file(path, fmt=format, dry_run=dry_run, progress=progress)
-        except ImportFormatError as exc:
-            raise CommandError(f"{path}: {exc} Nothing was imported.") from None
-        except ThreadBusy as exc:
-            raise CommandError(
-                f"{path}: {exc} What was written so far stays; run the import again."
-            ) from None
+            report = run_import(path, fmt=format, dry_run=dry_run, progress=progress)
+        except ImportStopped as exc:
+            raise CommandError(f"{path}: {exc}") from None
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from None
-        except DatabaseError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CommandError(
-                f"{path}: the database refused a row ({first}). The articles finished before "
-                "it stay; run the import again once the cause is fixed."
-            ) from None
         if terminal:
             sys.stderr.write("\n")
         for line in report.lines():
