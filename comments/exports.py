@@ -103,6 +103,10 @@ def _wp_date(value) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+def _rfc2822(value) -> str:
+    return value.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
 def _element(name: str, text) -> str:
     return f"<{name}>{escape(_xml_text(str(text)))}</{name}>"
 
@@ -139,7 +143,7 @@ def export_wxr(out, articles) -> int:
         out.write(
             "<item>\n"
             f"{_element('title', article.title)}\n{_element('link', link)}\n"
-            f"{_element('pubDate', article.published_at.strftime('%a, %d %b %Y %H:%M:%S +0000'))}\n"
+            f"{_element('pubDate', _rfc2822(article.published_at))}\n"
             f'<guid isPermaLink="false">{escape(link)}</guid>\n'
             f"<content:encoded>{_cdata(article.body_html)}</content:encoded>\n"
             f"<excerpt:encoded>{_cdata('')}</excerpt:encoded>\n"
