@@ -18,7 +18,7 @@ from django_htmx.http import reswap, retarget
 
 from comments import defences, notify, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
-from comments.http import int_param, reader_key, see_other, viewer_for
+from comments.http import int_param, order_of, reader_key, see_other, viewer_for
 from comments.nodes import edit_minutes_left
 from comments.pages import CLOSED_MESSAGE, reachable_or_404, render_article_page
 from core.client import client_ip
@@ -29,8 +29,14 @@ def _comment_fragment(request, comment, *, status=200):
     node = selectors.node_of(comment, viewer_for(request))
     if comment.level == 0:
         node.number = selectors.thread_position(comment)
-    context = {"c": node, "article": comment.article, "oob_form": True}
-    context["form"] = CommentForm(user=request.user, article=comment.article)
+    context = {
+        "c": node,
+        "article": comment.article,
+        "oob_form": True,
+        "form": CommentForm(user=request.user, article=comment.article),
+        "order": order_of(request),
+        "response_count": selectors.response_count(comment.article),
+    }
     return render(request, "comments/posted.html", context, status=status)
 
 
@@ -38,7 +44,13 @@ def _form_fragment(request, form, *, article, reply_to=None, preview=None, statu
     response = render(
         request,
         "comments/form.html",
-        {"form": form, "article": article, "reply_to": reply_to, "preview": preview},
+        {
+            "form": form,
+            "article": article,
+            "reply_to": reply_to,
+            "preview": preview,
+            "order": order_of(request),
+        },
         status=status,
     )
     target = f"#reply-{reply_to}" if reply_to else "#comment-form"

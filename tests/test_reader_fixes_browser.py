@@ -1,9 +1,10 @@
 """What a newcomer tripped on, each seen in Chromium and fixed: a refused post under DEBUG
 keeps the page, a failed post without JavaScript lands at the form with its error in view,
-"Thank you for the report" shows on the page the report returns to, and a long paste is
-counted, never cut.
+"Thank you for the report" shows on the page the report returns to, a long paste is
+counted, never cut, Cancel closes a reply form, and after a post the page agrees with itself
+(the count of responses, the place of a new comment when the newest come first).
 
-Each of these failed before its fix (issue #14, points 1, 2, 4 and 7).
+Each of these failed before its fix (issue #14, points 1, 2, 3, 4, 5 and 7).
 """
 
 import pytest
@@ -92,3 +93,46 @@ def test_a_long_paste_is_counted_not_cut_and_refused_in_our_words(open_page, art
     expect(page.locator("#comment-form .field-error")).to_have_text(
         "At most 10,000 characters, please: this has 20,000, 10,000 too many."
     )
+
+
+def test_cancel_closes_the_reply_form_asking_first_when_text_was_typed(open_page, article, post):
+    first = post("Reply to me.", name="Ann")
+    page = open_page()
+    page.goto(article.get_absolute_url())
+    comment = page.locator(f"#comment-{first.pk}")
+    comment.get_by_role("link", name="Reply to Ann").click()
+    slot = page.locator(f"#reply-{first.pk}")
+    slot.get_by_label("Your comment").fill("Half a thought")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Discard your reply?" - no
+    slot.get_by_role("link", name="Cancel").click()
+    expect(slot.get_by_label("Your comment")).to_have_value("Half a thought")
+    page.once("dialog", lambda dialog: dialog.accept())
+    slot.get_by_role("link", name="Cancel").click()
+    expect(slot.locator("form")).to_have_count(0)
+    expect(comment.get_by_role("link", name="Reply to Ann")).to_be_focused()
+    comment.get_by_role("link", name="Reply to Ann").click()  # an empty form closes at once
+    slot.get_by_role("link", name="Cancel").click()
+    expect(slot.locator("form")).to_have_count(0)
+
+
+@pytest.mark.parametrize("order", ["oldest", "newest"])
+def test_after_a_post_the_count_and_the_place_of_the_comment_agree_with_the_page(
+    open_page, article, post, order
+):
+    for n in range(3):
+        post(f"Earlier comment {n}.", name=f"R{n}")
+    page = open_page()
+    page.goto(f"{article.get_absolute_url()}?order={order}")
+    expect(page.locator("#response-count")).to_have_text("3 responses")
+    form = page.locator("#comment-form form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_label("Your comment").fill("The newest word.")
+    form.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#response-count")).to_have_text("4 responses")
+    threads = page.locator("#thread > .comment")
+    expect(threads).to_have_count(4)
+    new = threads.first if order == "newest" else threads.last
+    expect(new).to_contain_text("The newest word.")
+    expect(new).to_be_focused()
+    page.reload()
+    expect(threads.first if order == "newest" else threads.last).to_contain_text("The newest word.")

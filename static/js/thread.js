@@ -59,6 +59,22 @@
     }
   });
 
+  // "Cancel" on an open reply form closes it (asking first when text was typed) and puts
+  // the focus back on the Reply control it came from. Without JavaScript the link leads to
+  // the comment, on the page without the form.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest(".cancel-reply");
+    var slot = cancel && cancel.closest(".reply-slot");
+    if (!slot) return;
+    event.preventDefault();
+    var text = slot.querySelector("textarea");
+    if (text && text.value.trim() && !window.confirm("Discard your reply?")) return;
+    slot.innerHTML = "";
+    var comment = slot.closest(".comment");
+    var reply = comment && comment.querySelector(":scope > details > .actions .reply-link");
+    if (reply) reply.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     relativeTimes(document);
     highlightTarget();
@@ -96,9 +112,13 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     relativeTimes(event.detail.target);
     var target = event.detail.target;
-    // A new comment: focus it. A reply form: focus its textarea.
-    var added = event.detail.requestConfig && event.detail.requestConfig.verb === "post"
-      ? target.querySelector(":scope > .comment:last-child") : null;
+    // A new comment: focus it (first in the thread when the newest come first). A reply
+    // form: focus its textarea.
+    var config = event.detail.requestConfig;
+    var first = config && config.elt && config.elt.getAttribute("hx-swap") === "afterbegin";
+    var added = config && config.verb === "post"
+      ? target.querySelector(first ? ":scope > .comment:first-child" : ":scope > .comment:last-child")
+      : null;
     if (added) {
       added.focus();
       added.scrollIntoView({ block: "nearest" });
