@@ -12,7 +12,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response
 
-from comments import selectors
+from comments import ownership, selectors
 from comments.forms import CommentForm
 from comments.http import ORDER_COOKIE, int_param, order_of, viewer_for
 
@@ -36,7 +36,9 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     page = selectors.DiscussionPage(article, viewer, order=order_of(request), after=after)
     if reply_to is not None and not any(n.pk == reply_to and not n.placeholder for n in page.nodes):
         reply_to = None  # nothing to reply to on the page: the form and its errors go last
-    blank = CommentForm(user=request.user, article=article)
+    blank = CommentForm(
+        user=request.user, article=article, initial=ownership.author_details(request)
+    )
     bound = form is not None
     cacheable = not (
         bound
@@ -61,7 +63,10 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
-            user=request.user, article=article, initial={"parent": reply_to}, reply_to=reply_to
+            user=request.user,
+            article=article,
+            initial={**ownership.author_details(request), "parent": reply_to},
+            reply_to=reply_to,
         )
     if request.htmx and page.after is not None:
         return render(request, "comments/discussion.html#page_cached", context)
@@ -149,7 +154,10 @@ def reply_form(request, pk):
             f"{comment.article.get_absolute_url()}?reply={comment.pk}#reply-{comment.pk}"
         )
     form = CommentForm(
-        user=request.user, article=comment.article, initial={"parent": pk}, reply_to=pk
+        user=request.user,
+        article=comment.article,
+        initial={**ownership.author_details(request), "parent": pk},
+        reply_to=pk,
     )
     return render(
         request,

@@ -33,7 +33,11 @@ def _comment_fragment(request, comment, *, status=200):
         "c": node,
         "article": comment.article,
         "oob_form": True,
-        "form": CommentForm(user=request.user, article=comment.article),
+        "form": CommentForm(
+            user=request.user,
+            article=comment.article,
+            initial=ownership.author_details(request),
+        ),
         "order": order_of(request),
         "response_count": selectors.response_count(comment.article),
     }

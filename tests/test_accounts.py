@@ -1,5 +1,8 @@
 """Sign-up, log-in, log-out and password change, in the site's own pages."""
 
+import re
+
+import pytest
 from django.contrib.auth.models import User
 
 
@@ -52,3 +55,16 @@ def test_account_pages_use_the_site_layout(client, db):
     for url in ("/accounts/login/", "/accounts/signup/"):
         html = client.get(url).content.decode()
         assert 'class="site-header"' in html and "css/site.css" in html
+
+
+@pytest.mark.parametrize("path", ["/accounts/signup/", "/accounts/login/"])
+def test_every_aria_describedby_points_at_an_element_on_the_page(client, db, path):
+    for response in (client.get(path), client.post(path, {"username": "x"})):
+        html = response.content.decode()
+        described = {
+            target
+            for value in re.findall(r'aria-describedby="([^"]*)"', html)
+            for target in value.split()
+        }
+        ids = set(re.findall(r'\bid="([^"]+)"', html))
+        assert described <= ids, f"{path}: {sorted(described - ids)} are not on the page"

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 
 from comments.models import Comment
 from comments.services import comment_set_status
@@ -300,3 +301,14 @@ def test_text_full_of_brackets_renders_as_text_not_as_links(client, article):
     assert response.status_code == 303
     html = Comment.objects.get().body_html
     assert "<a " not in html and "[" * 5000 in html
+
+
+def test_a_reader_without_an_account_finds_their_name_in_the_next_form(client, article):
+    first = post_as(client, article, "First words.", author_email="ann@example.org")
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert 'name="author_name" value="Ann"' in page
+    assert 'name="author_email" value="ann@example.org"' in page
+    reply = client.get(f"/comments/{first.pk}/reply/", headers={"HX-Request": "true"})
+    assert 'name="author_name" value="Ann"' in reply.content.decode()
+    other = Client()  # another browser knows nothing of it
+    assert 'value="Ann"' not in other.get(article.get_absolute_url()).content.decode()
