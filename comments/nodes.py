@@ -37,12 +37,14 @@ class Viewer:
         )
 
     def sees(self, comment: Comment) -> bool:
-        """Shown as a comment (not a placeholder): visible, or the viewer's own pending one."""
+        """Shown as a comment (not a placeholder): visible, or the viewer's own one that is
+        held ("awaiting moderation") or was marked as spam ("not published"), so that it
+        never vanishes from its author's view without a word."""
         if comment.is_visible:
             return True
         return (
             comment.deleted_at is None
-            and comment.status == Comment.Status.PENDING
+            and comment.status in (Comment.Status.PENDING, Comment.Status.SPAM)
             and self.owns(comment)
         )
 
@@ -154,7 +156,7 @@ def node_for(
         created_short=created_short,
         edited_long=_when(comment.edited_at)[1] if comment.edited_at else "",
         placeholder="" if shown else ("deleted" if comment.deleted_at else "removed"),
-        can_edit=owner and now < edit_deadline(comment),
+        can_edit=owner and now < edit_deadline(comment) and comment.status != Comment.Status.SPAM,
         can_delete=owner,
         urls={name: comment_url(f"comment_{name}", comment.pk) for name in URL_NAMES},
     )

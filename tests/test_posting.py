@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from comments.models import Comment
-from comments.services import comment_set_status
+from comments.services import comment_set_status, comments_moderate
 
 
 def post_url(article):
@@ -312,3 +312,13 @@ def test_a_reader_without_an_account_finds_their_name_in_the_next_form(client, a
     assert 'name="author_name" value="Ann"' in reply.content.decode()
     other = Client()  # another browser knows nothing of it
     assert 'value="Ann"' not in other.get(article.get_absolute_url()).content.decode()
+
+
+def test_a_comment_marked_as_spam_stays_in_its_authors_view_as_not_published(client, article):
+    mine = post_as(client, article, "Honest words, flagged by mistake.")
+    comments_moderate(pks=[mine.pk], status="spam")
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "Honest words, flagged by mistake." in page and ">not published<" in page
+    assert f"/comments/{mine.pk}/edit/" not in page  # an edit would not bring it back
+    assert f"/comments/{mine.pk}/delete/" in page
+    assert "Honest words" not in Client().get(article.get_absolute_url()).content.decode()
