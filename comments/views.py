@@ -201,6 +201,7 @@ def comment_edit(request, pk):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
+                messages.success(request, "Your comment was edited.")
                 return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     context = {
         "form": form,
@@ -218,8 +219,18 @@ def comment_delete(request, pk):
             "Only the author can delete a comment.", content_type="text/plain"
         )
     if request.method == "POST":
+        placeholder = None
         with contextlib.suppress(ValidationError):  # already gone: nothing left to delete
-            services.comment_delete_by_author(comment=comment)
+            placeholder = services.comment_delete_by_author(comment=comment)
         ownership.forget(request, comment.pk)
-        return see_other(comment.article.get_absolute_url())
+        messages.success(
+            request,
+            "Your comment was deleted; its replies keep their place."
+            if placeholder
+            else "Your comment was deleted.",
+        )
+        # Back where it was: its placeholder, else what it answered, else the discussion.
+        spot = comment.pk if placeholder else comment.parent_id
+        anchor = f"#comment-{spot}" if spot else "#responses"
+        return see_other(comment.article.get_absolute_url() + anchor)
     return render(request, "comments/delete.html", {"comment": comment})

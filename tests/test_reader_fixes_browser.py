@@ -136,3 +136,28 @@ def test_after_a_post_the_count_and_the_place_of_the_comment_agree_with_the_page
     expect(new).to_be_focused()
     page.reload()
     expect(threads.first if order == "newest" else threads.last).to_contain_text("The newest word.")
+
+
+def test_edit_and_delete_land_at_the_spot_and_say_what_happened(open_page, long_discussion):
+    page = open_page(js=False)
+    page.goto(long_discussion.get_absolute_url())
+    target = page.locator("#thread > .comment").nth(20)
+    target.get_by_role("link", name="Reply").click()
+    parent_pk = int(target.get_attribute("id").removeprefix("comment-"))
+    form = page.locator(f"#reply-{parent_pk} form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_label("Your comment").fill("A reply I will change.")
+    form.get_by_role("button", name="Post reply").click()
+    mine = page.locator(f"#replies-{parent_pk} > .comment").last
+    mine.get_by_role("link", name="Edit").click()
+    page.get_by_label("Your comment").fill("A reply I changed.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_have_text("Your comment was edited.")
+    expect(page.locator(".messages")).to_be_in_viewport()
+    expect(mine).to_be_in_viewport()
+    mine.get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".messages")).to_have_text("Your comment was deleted.")
+    expect(page.locator(".messages")).to_be_in_viewport()
+    expect(page.locator(f"#comment-{parent_pk}")).to_be_in_viewport()
+    assert page.url.endswith(f"#comment-{parent_pk}")
