@@ -161,3 +161,26 @@ def test_edit_and_delete_land_at_the_spot_and_say_what_happened(open_page, long_
     expect(page.locator(".messages")).to_be_in_viewport()
     expect(page.locator(f"#comment-{parent_pk}")).to_be_in_viewport()
     assert page.url.endswith(f"#comment-{parent_pk}")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_posting_previewing_and_errors_break_no_content_security_rule(
+    open_page, article, settings, debug
+):
+    settings.DEBUG = debug
+    page = open_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(article.get_absolute_url())
+    form = page.locator("#comment-form form")
+    form.get_by_label("Name").fill("Ann")
+    form.get_by_label("Your comment").fill("How does *this* look?")
+    form.get_by_role("button", name="Preview").click()
+    expect(page.locator("#comment-form .preview")).to_contain_text("How does this look?")
+    page.locator("#comment-form form").get_by_label("Your comment").fill("")
+    page.locator("#comment-form form").get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comment-form .field-error")).to_be_visible()
+    page.locator("#comment-form form").get_by_label("Your comment").fill("Posted at last.")
+    page.locator("#comment-form form").get_by_role("button", name="Post comment").click()
+    expect(page.locator("#thread > .comment").last).to_contain_text("Posted at last.")
+    assert not [text for text in console if "Content Security Policy" in text]
