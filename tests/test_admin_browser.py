@@ -18,17 +18,15 @@ for a person to look at.
 
 import io
 import re
-from importlib import import_module
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from playwright.sync_api import expect
 
 from comments.models import Comment
+from comments.roles import ensure_editors_group
 from tests.support.browser import browser_fixture  # noqa: F401 (``browser``)
 
 pytestmark = pytest.mark.browser
@@ -37,7 +35,6 @@ SHOTS = Path("/tmp/admin-shots")
 PASSWORD = "pw-edna-correct-horse"
 QUEUE = "/admin/comments/queuedcomment/"
 CHANGELIST = "/admin/comments/comment/"
-EDITORS_MIGRATION = ("comments", "0003_editors_group")
 
 # Each action as the comment list (several comments) and a change form (one) name it.
 ACTIONS = {
@@ -101,16 +98,14 @@ def open_page(browser, live_server, transactional_db, problems):
 
 @pytest.fixture
 def editors_group(transactional_db):
-    """The Editors group, as migration comments 0003 makes it.
+    """The Editors group, as every migrate makes it (``roles.ensure_editors_group``).
 
     A transactional test ends by flushing every table, and a flush brings back Django's
-    own permissions but not the rows a data migration wrote: after the first such test
-    the group is gone. The migration's own function puts it back, on the models as they
-    were at that migration, with the same permissions.
+    own permissions but not the group: after the first such test it may be gone. The same
+    function that makes it after a migrate puts it back.
     """
     if not Group.objects.filter(name="Editors").exists():
-        state = MigrationLoader(connection).project_state(EDITORS_MIGRATION)
-        import_module("comments.migrations.0003_editors_group").create_editors(state.apps, None)
+        ensure_editors_group()
 
 
 @pytest.fixture
