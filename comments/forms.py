@@ -17,12 +17,22 @@ def within_length(body: str) -> None:
         )
 
 
+class CountedTextarea(forms.Textarea):
+    """The comment field, carrying COMMENTS_MAX_LENGTH as ``data-max-length`` for the live
+    count (read when drawn, so both forms that share the field agree with the setting)."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-max-length"] = settings.COMMENTS_MAX_LENGTH
+        return context
+
+
 class CommentForm(forms.Form):
     """A top-level comment or a reply. Field names are a public contract (see README)."""
 
     body = forms.CharField(
         label="Your comment",
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=CountedTextarea(attrs={"rows": 5}),
         validators=[within_length],
         help_text="Markdown: **bold**, *italic*, [links](https://example.org), > quotes.",
         error_messages={"required": "Write something before posting."},
@@ -53,7 +63,6 @@ class CommentForm(forms.Form):
         if user.is_authenticated:
             del self.fields["author_name"]
             del self.fields["author_email"]
-        self.fields["body"].widget.attrs["data-max-length"] = settings.COMMENTS_MAX_LENGTH
         self.fields["website"].widget.attrs.update(autocomplete="off", tabindex="-1")
         self.initial.setdefault("shown_at", defences.form_token())
         if not settings.COMMENTS_HONEYPOT:
@@ -89,10 +98,6 @@ class CommentForm(forms.Form):
 
 class EditForm(forms.Form):
     body = CommentForm.base_fields["body"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["body"].widget.attrs["data-max-length"] = settings.COMMENTS_MAX_LENGTH
 
 
 class FlagForm(forms.Form):

@@ -1,5 +1,6 @@
 """Readers post, reply, edit and delete; bad input is refused with a message."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -322,3 +323,11 @@ def test_a_comment_marked_as_spam_stays_in_its_authors_view_as_not_published(cli
     assert f"/comments/{mine.pk}/edit/" not in page  # an edit would not bring it back
     assert f"/comments/{mine.pk}/delete/" in page
     assert "Honest words" not in Client().get(article.get_absolute_url()).content.decode()
+
+
+def test_the_comment_and_edit_fields_carry_the_length_for_the_live_count(client, article, settings):
+    settings.COMMENTS_MAX_LENGTH = 1234
+    mine = post_as(client, article, "Counted.")
+    for url in (article.get_absolute_url(), f"/comments/{mine.pk}/edit/"):
+        textarea = re.search(r"<textarea[^>]*>", client.get(url).content.decode())[0]
+        assert 'data-max-length="1234"' in textarea and "maxlength" not in textarea
