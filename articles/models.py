@@ -50,6 +50,15 @@ class Article(models.Model):
         editable=False,
         help_text=_("Grows with every change to the discussion: keys its cached pages."),
     )
+    votes_stamp = models.PositiveBigIntegerField(
+        _("votes stamp"),
+        default=0,
+        editable=False,
+        help_text=_(
+            "The refresh slot of the latest vote (COMMENTS_SCORE_REFRESH_SECONDS): scores "
+            "on cached pages follow it, at most once a slot."
+        ),
+    )
     moderation = models.CharField(
         _("moderation"), max_length=10, choices=Moderation, default=Moderation.SITE, blank=True
     )

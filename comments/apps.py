@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_migrate, post_save, pre_delete
 
 
@@ -11,16 +12,21 @@ class CommentsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from comments import roles, services
-        from comments.checks import check_rate_settings
+        from comments import roles, services, votes
+        from comments.checks import check_default_order, check_rate_settings
 
         checks.register(check_rate_settings)
+        checks.register(check_default_order)
 
         def editors_group(sender, **kwargs):
             roles.ensure_editors_group()
 
         def keep_author_name(sender, instance, **kwargs):
             services.comments_keep_author_name(user=instance)
+            # The account's votes go with it: recount what they were on once they have.
+            voted = list(instance.comment_votes.values_list("comment_id", flat=True))
+            if voted:
+                transaction.on_commit(lambda: votes.votes_recount(pks=voted))
 
         def author_changed(sender, instance, action="post_", update_fields=None, **kwargs):
             if not action.startswith("post_") or not isinstance(instance, get_user_model()):

@@ -60,6 +60,15 @@ def over_preview_limit(*, ip_address, user=None) -> bool:
     )
 
 
+VOTE_LIMIT_MESSAGE = "You have voted many times in a short time. Wait a minute, then vote again."
+
+
+def over_vote_limit(*, ip_address, user=None) -> bool:
+    """Count this vote against its IP address and account; True when either is over
+    COMMENTS_VOTE_RATE_LIMIT (votes are counted apart from posts and previews)."""
+    return _over_limit("vote", settings.COMMENTS_VOTE_RATE_LIMIT, ip_address=ip_address, user=user)
+
+
 def _over_limit(kind: str, rate: str, *, ip_address, user) -> bool:
     """Fixed windows, counted atomically in the "rate_limit" cache. When the counters
     cannot be reached (Redis down, hanging or full), nothing is counted and the answer is

@@ -104,6 +104,16 @@ class Comment(MPTTModel):
     # and its id there: an import recognizes what it already brought in.
     source = models.CharField(_("imported from"), max_length=255, blank=True, editable=False)
     source_id = models.CharField(_("id at the source"), max_length=100, blank=True, editable=False)
+    # Votes and the order keys derived from them, kept in step with the Vote rows by
+    # comments/votes.py in the vote's own transaction (``check_comment_trees`` compares).
+    upvotes = models.PositiveIntegerField(_("upvotes"), default=0, editable=False)
+    downvotes = models.PositiveIntegerField(_("downvotes"), default=0, editable=False)
+    score = models.IntegerField(_("score"), default=0, editable=False)
+    best = models.FloatField(_("best"), default=0.0, editable=False)
+    controversy = models.FloatField(_("controversy"), default=0.0, editable=False)
+    pinned = models.BooleanField(
+        _("pinned"), default=False, help_text=_("Shown first, in every order (top level only).")
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -127,6 +137,18 @@ class Comment(MPTTModel):
             ),
             # "N responses".
             models.Index(fields=["article"], condition=visible_q(), name="comment_visible_idx"),
+            # A page's threads in the ranked orders (comments/ordering.py).
+            *(
+                models.Index(
+                    "article",
+                    F("pinned").desc(),
+                    F(key).desc(),
+                    "tree_id",
+                    condition=Q(level=0),
+                    name=f"comment_roots_{key}_idx",
+                )
+                for key in ("score", "best", "controversy")
+            ),
             # The duplicate check: a poster's latest comment, by account, email or address.
             models.Index(fields=["user", "-created_at"], name="comment_user_recent_idx"),
             models.Index(
@@ -152,6 +174,12 @@ class Comment(MPTTModel):
                 fields=["source", "source_id"],
                 condition=~Q(source=""),
                 name="comment_source_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(score=F("upvotes") - F("downvotes")), name="comment_score_is_net"
+            ),
+            models.CheckConstraint(
+                condition=Q(pinned=False) | Q(level=0), name="comment_pinned_top_level"
             ),
         ]
 
@@ -323,3 +351,64 @@ class Ban(models.Model):
         if self.ip_address:
             condition |= Q(ip_address=self.ip_address)
         return Comment.objects.filter(condition)
+
+
+class Vote(models.Model):
+    """A reader's up or down vote on a comment: one per account, or for readers without
+    one (``COMMENTS_ANONYMOUS_VOTES``) one per signed cookie and one per address.
+    Written only through ``comments.votes``, which keeps the comment's counts in step."""
+
+    class Value(models.IntegerChoices):
+        UP = 1, _("up")
+        DOWN = -1, _("down")
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="votes", verbose_name=_("comment")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comment_votes",
+        verbose_name=_("user"),
+    )
+    cookie = models.CharField(_("voter's cookie"), max_length=64, blank=True)
+    address = models.CharField(
+        _("voter's address"), max_length=64, blank=True, help_text=_("A keyed hash.")
+    )
+    value = models.SmallIntegerField(_("vote"), choices=Value)
+    counted = models.BooleanField(
+        _("counted"), default=True, help_text=_("Off: discounted by an editor (a banned voter).")
+    )
+    created_at = models.DateTimeField(_("voted"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "user"],
+                condition=Q(user__isnull=False),
+                name="vote_one_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "cookie"],
+                condition=Q(user__isnull=True),
+                name="vote_one_per_cookie",
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "address"],
+                condition=Q(user__isnull=True),
+                name="vote_one_per_address",
+            ),
+            models.CheckConstraint(condition=Q(value__in=[1, -1]), name="vote_value_valid"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | (~Q(cookie="") & ~Q(address="")),
+                name="vote_names_a_voter",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_value_display()} on comment #{self.comment_id}"

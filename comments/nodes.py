@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from comments.models import Comment
 from core import names
 
-URL_NAMES = ("permalink", "reply_form", "report", "edit", "delete", "thread")
+URL_NAMES = ("permalink", "reply_form", "report", "edit", "delete", "thread", "vote", "pin")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Viewer:
 
     user_id: int | None = None
     owned_ids: frozenset[int] = field(default_factory=frozenset)
+    editor: bool = False  # may pin (and so never gets a shared cached page)
+    vote_cookie: str = ""  # a reader without an account who voted (COMMENTS_ANONYMOUS_VOTES)
 
     def owns(self, comment: Comment) -> bool:
         return (self.user_id is not None and comment.user_id == self.user_id) or (
@@ -58,8 +60,8 @@ class CommentNode:
 
     ``placeholder`` is "" for a comment shown as such, else "deleted" or "removed" (the
     element keeps its place for the replies under it). ``number`` is set on top-level
-    comments of an article page, ``continue_after`` where the page stops before this
-    comment's replies (0: on its focused page; n: after the row with ``lft == n``).
+    comments of an article page, ``continue_query`` where the page stops before this
+    comment's replies (the query string of its focused page that shows the rest).
     ``author_kind`` is "editor" (``comments.roles``), "account" or "guest": the page
     marks accounts outside the name's text, so that no name a guest types can look like one.
     """
@@ -83,9 +85,16 @@ class CommentNode:
     can_edit: bool
     can_delete: bool
     urls: dict[str, str]
+    upvotes: int = 0
+    downvotes: int = 0
+    score: int = 0
+    pinned: bool = False
+    can_vote: bool = False  # shown, approved and not the viewer's own
+    can_pin: bool = False
+    my_vote: int = 0  # the viewer's: 1, -1 or 0
     number: int | None = None
     focus: bool = False
-    continue_after: int | None = None
+    continue_query: str | None = None
     closers: range = range(1)
 
 
@@ -130,10 +139,11 @@ def author_kind(comment: Comment, editors: frozenset[int]) -> str:
 
 
 def node_for(
-    comment: Comment, viewer: Viewer = ANONYMOUS, *, editors=frozenset(), now=None
+    comment: Comment, viewer: Viewer = ANONYMOUS, *, editors=frozenset(), now=None, votes=None
 ) -> CommentNode:
     """The node that draws ``comment`` for ``viewer``; ``editors`` are the ids of the
-    editors among the page's authors (``roles.editor_ids``, read by the selectors)."""
+    editors among the page's authors (``roles.editor_ids``), ``votes`` the viewer's votes
+    by comment (both read by the selectors)."""
     now = now or timezone.now()
     shown = viewer.sees(comment)
     owner = shown and viewer.owns(comment)
@@ -159,6 +169,13 @@ def node_for(
         can_edit=owner and now < edit_deadline(comment) and comment.status != Comment.Status.SPAM,
         can_delete=owner,
         urls={name: comment_url(f"comment_{name}", comment.pk) for name in URL_NAMES},
+        upvotes=comment.upvotes,
+        downvotes=comment.downvotes,
+        score=comment.score,
+        pinned=comment.pinned,
+        can_vote=shown and comment.is_visible and not viewer.owns(comment),
+        can_pin=viewer.editor and comment.level == 0 and comment.is_visible,
+        my_vote=(votes or {}).get(comment.pk, 0),
     )
 
 
@@ -167,6 +184,7 @@ def build_nodes(
     viewer: Viewer = ANONYMOUS,
     *,
     editors: frozenset[int] = frozenset(),
+    votes: dict[int, int] | None = None,
     first_number: int = 1,
 ) -> list[CommentNode]:
     """The nodes to draw, in page order.
@@ -184,7 +202,9 @@ def build_nodes(
             if comment.parent_id is not None:
                 keep.add(comment.parent_id)
     now = timezone.now()
-    nodes = [node_for(c, viewer, now=now, editors=editors) for c in rows if c.pk in keep]
+    nodes = [
+        node_for(c, viewer, now=now, editors=editors, votes=votes) for c in rows if c.pk in keep
+    ]
     base = min((node.level for node in nodes), default=0)
     number = first_number
     for index, node in enumerate(nodes):
@@ -196,19 +216,15 @@ def build_nodes(
     return nodes
 
 
-def mark_cut(nodes: list[CommentNode], *, deepest: int, truncated_at: Comment | None) -> None:
-    """Give ``continue_after`` to nodes whose replies this page does not show.
+def mark_cut(nodes: list[CommentNode], *, deepest: int, holder=None, query: str = "") -> None:
+    """Give ``continue_query`` to nodes whose replies this page does not show.
 
-    A comment at the depth limit with replies continues on its own focused page; when the
-    page ran out of room inside a thread, the thread's top comment continues after the last
-    comment shown.
+    A comment at the depth limit with replies continues on its own focused page (query
+    ""); when the page ran out of room inside a thread, the node ``holder`` (the thread's or
+    the focused comment) continues with ``query`` (``selectors.continue_query``).
     """
     for node in nodes:
         if node.level == deepest and node.has_replies and not node.placeholder:
-            node.continue_after = 0
-    if truncated_at is not None:
-        for node in nodes:
-            inside = node.tree_id == truncated_at.tree_id and node.lft <= truncated_at.lft
-            if inside and node.rght > truncated_at.rght:
-                node.continue_after = truncated_at.lft
-                break
+            node.continue_query = ""
+        if node.pk == holder:
+            node.continue_query = query

@@ -10,11 +10,12 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseForbidden
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 
-from comments import ownership, selectors
+from comments import ownership, selectors, votes
 from comments.forms import CommentForm
-from comments.http import ORDER_COOKIE, int_param, order_of, viewer_for
+from comments.http import ORDER_COOKIE, VOTED, int_param, order_of, viewer_for
 
 CLOSED_MESSAGE = "Comments are closed on this article."
 
@@ -59,7 +60,9 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
             if after is None
             else settings.COMMENTS_PAGE_CACHE_SECONDS
         ),
-        "cache_version": article.discussion_version if cacheable else None,
+        "cache_version": (
+            f"{article.discussion_version}.{votes.scores_key(article)}" if cacheable else None
+        ),
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
@@ -91,6 +94,8 @@ def _etag(request, article) -> str:
         article, viewer_for(request), order=order_of(request), minute=int(time.time() // 60)
     )
     parts += [
+        votes.scores_key(article),
+        request.session.get(VOTED),
         request.GET.urlencode(),
         request.META.get("CSRF_COOKIE", ""),
         request.htmx.target if request.htmx else "",
@@ -128,7 +133,11 @@ def comment_subtree(request, pk):
     """The focused page of one comment and its replies (where "Continue this thread" goes)."""
     comment, node = reachable_or_404(request, pk)
     subtree = selectors.Subtree(
-        comment, viewer_for(request), after=int_param(request.GET.get("after"))
+        comment,
+        viewer_for(request),
+        order=order_of(request),
+        after=int_param(request.GET.get("after")),
+        start=int_param(request.GET.get("start")),
     )
     return render(
         request,
@@ -138,8 +147,15 @@ def comment_subtree(request, pk):
 
 
 def comment_permalink(request, pk):
+    """To the comment on its article's first page in the reader's order when it is there,
+    else to its focused page (a later page, or deeper than the page goes)."""
     comment, _ = reachable_or_404(request, pk)
-    return redirect(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
+    first_page = selectors.DiscussionPage(
+        comment.article, viewer_for(request), order=order_of(request)
+    )
+    if any(node.pk == comment.pk for node in first_page.nodes):
+        return redirect(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
+    return redirect(f"{reverse('comment_thread', args=[comment.pk])}#comment-{comment.pk}")
 
 
 def reply_form(request, pk):

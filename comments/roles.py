@@ -65,3 +65,8 @@ def editor_ids(user_ids: Iterable[int]) -> frozenset[int]:
     if not user_ids:
         return frozenset()
     return frozenset(editors().filter(pk__in=user_ids).values_list("pk", flat=True))
+
+
+def is_editor(user) -> bool:
+    """Whether this account is an editor (``editors()`` for one account in memory)."""
+    return bool(user.is_authenticated and user.is_active and user.has_perm("comments.can_moderate"))

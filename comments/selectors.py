@@ -11,15 +11,19 @@ than ``COMMENTS_PAGE_MAX`` comments, and replies down to ``COMMENTS_MAX_DEPTH`` 
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from articles.models import Article
-from comments import roles
-from comments.models import Comment, has_replies_q, visible_q
+from comments import ordering, roles
+from comments.models import Comment, Vote, has_replies_q, visible_q
 from comments.nodes import CommentNode, Viewer, build_nodes, mark_cut, node_for
+from comments.ordering import ORDERS
 
-ORDERS = ("oldest", "newest")
-DEFAULT_ORDER = "oldest"
+
+def default_order() -> str:
+    """COMMENTS_DEFAULT_ORDER (checked at start-up to be one of ``ORDERS``)."""
+    order = settings.COMMENTS_DEFAULT_ORDER
+    return order if order in ORDERS else "oldest"
 
 
 def with_response_counts(articles):
@@ -65,13 +69,17 @@ def is_thread_start(article, tree_id: int) -> bool:
 
 def has_personal_view(article, viewer: Viewer) -> bool:
     """True when the page shows this viewer something others don't see (their controls,
-    their pending comments): such a page is rendered for them and never cached."""
-    if viewer.owned_ids:
+    their pending comments, their votes, an editor's pins): such a page is rendered for
+    them and never cached."""
+    if viewer.owned_ids or viewer.editor:
         return True
-    return (
-        bool(viewer.user_id)
-        and Comment.objects.filter(article=article, user_id=viewer.user_id).exists()
-    )
+    comments = Comment.objects.filter(article=article)
+    if viewer.user_id:
+        mine = Q(user_id=viewer.user_id) | Q(votes__user_id=viewer.user_id)
+        return comments.filter(mine).exists()
+    if viewer.vote_cookie:
+        return comments.filter(votes__user__isnull=True, votes__cookie=viewer.vote_cookie).exists()
+    return False
 
 
 def etag_parts(article, viewer: Viewer, *, order: str, minute: int) -> list:
@@ -97,9 +105,26 @@ def editors_among(rows) -> frozenset[int]:
     return roles.editor_ids(row.user_id for row in rows if row.user_id)
 
 
+def votes_of(viewer: Viewer, rows) -> dict[int, int]:
+    """The viewer's votes on these comments (no query for a viewer who cannot have any)."""
+    if viewer.user_id:
+        votes = Vote.objects.filter(user_id=viewer.user_id)
+    elif viewer.vote_cookie:
+        votes = Vote.objects.filter(user__isnull=True, cookie=viewer.vote_cookie)
+    else:
+        return {}
+    return dict(votes.filter(comment__in=[row.pk for row in rows]).values_list("comment", "value"))
+
+
 def node_of(comment: Comment, viewer: Viewer) -> CommentNode:
-    """One comment's node, with its author's badge looked up."""
-    return node_for(comment, viewer, editors=editors_among([comment]))
+    """One comment's node, with its author's badge and the viewer's vote looked up."""
+    editors = editors_among([comment])
+    return node_for(comment, viewer, editors=editors, votes=votes_of(viewer, [comment]))
+
+
+def page_nodes(rows, viewer: Viewer) -> list[CommentNode]:
+    """``build_nodes`` with what it needs looked up: the editors and the viewer's votes."""
+    return build_nodes(rows, viewer, editors=editors_among(rows), votes=votes_of(viewer, rows))
 
 
 def newest_comments(article=None):
@@ -136,14 +161,15 @@ def reachable_comment(pk: int, viewer: Viewer) -> tuple[Comment, CommentNode] | 
 
 
 class DiscussionPage:
-    """One page of an article's discussion: which threads, their rows, where the next
-    page starts. Nothing is queried until the template asks (so a cached fragment costs
-    no query)."""
+    """One page of an article's discussion in one order (``comments.ordering``): which
+    threads, their rows, where the next page starts. Nothing is queried until the template
+    asks (so a cached fragment costs no query); the queries are the same few in every order
+    and at every size."""
 
-    def __init__(self, article, viewer: Viewer, *, order=DEFAULT_ORDER, after=None):
+    def __init__(self, article, viewer: Viewer, *, order=None, after=None):
         self.article = article
         self.viewer = viewer
-        self.order = order if order in ORDERS else DEFAULT_ORDER
+        self.order = order if order in ORDERS else default_order()
         self.after = after
 
     @cached_property
@@ -151,63 +177,85 @@ class DiscussionPage:
         roots = Comment.objects.filter(article=self.article, level=0).filter(
             root_filter(self.viewer)
         )
-        if self.after is not None and self.order == "oldest":
-            roots = roots.filter(tree_id__gt=self.after)
-        elif self.after is not None:
-            roots = roots.filter(tree_id__lt=self.after)
-        ordering = "tree_id" if self.order == "oldest" else "-tree_id"
+        if self.after is not None:
+            keys = [name for name, _ in ordering.root_keys(self.order)]
+            cursor = (
+                Comment.objects.filter(article=self.article, level=0, tree_id=self.after)
+                .values(*keys)
+                .first()
+            )
+            if cursor is not None:
+                roots = roots.filter(ordering.after_q(self.order, cursor))
         limit = settings.COMMENTS_PAGE_THREADS
-        return list(roots.order_by(ordering).values("tree_id", "lft", "rght")[: limit + 1])
+        roots = roots.order_by(*ordering.root_order_by(self.order))
+        return list(roots.values("pk", "tree_id", "lft", "rght")[: limit + 1])
 
     @cached_property
     def _page(self):
-        """(chosen tree_ids, next cursor): threads until the page's comment budget is spent."""
+        """(chosen roots, next cursor): threads until the page's comment budget is spent."""
         budget = settings.COMMENTS_PAGE_MAX
         limit = settings.COMMENTS_PAGE_THREADS
         chosen, total = [], 0
         for index, root in enumerate(self._roots):
             size = (root["rght"] - root["lft"] + 1) // 2
             if index == limit or (chosen and total + size > budget):
-                return chosen, chosen[-1]
-            chosen.append(root["tree_id"])
+                return chosen, chosen[-1]["tree_id"]
+            chosen.append(root)
             total += size
         return chosen, None
 
     @cached_property
     def nodes(self) -> list[CommentNode]:
-        tree_ids, _ = self._page
-        if not tree_ids:
+        roots, _ = self._page
+        if not roots:
             return []
         budget = settings.COMMENTS_PAGE_MAX
         deepest = settings.COMMENTS_MAX_DEPTH
-        rows = list(
-            Comment.objects.for_discussion(self.article).filter(
-                tree_id__in=tree_ids, level__lte=deepest
-            )[: budget + 1]
-        )
-        truncated_at = rows[budget - 1] if len(rows) > budget else None
-        rows = rows[:budget]
-        if self.order == "newest":
-            position = {tree_id: i for i, tree_id in enumerate(tree_ids)}
-            rows.sort(key=lambda row: (position[row.tree_id], row.lft))
-        nodes = build_nodes(rows, self.viewer, editors=editors_among(rows))
-        self._number(nodes, tree_ids)
-        mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
+        rows = Comment.objects.filter(
+            article=self.article, tree_id__in=[root["tree_id"] for root in roots]
+        ).filter(level__lte=deepest)
+        rows, cut = arranged_rows(rows, self.order, [root["pk"] for root in roots], budget)
+        nodes = page_nodes(rows, self.viewer)
+        self._number(nodes, roots)
+        holder, query = None, ""
+        if cut is not None:  # only ever the page's one thread is cut
+            holder = next(root["pk"] for root in roots if root["tree_id"] == cut.tree_id)
+            query = continue_query(self.order, cut, sum(r.tree_id == cut.tree_id for r in rows))
+        mark_cut(nodes, deepest=deepest, holder=holder, query=query)
         return nodes
 
-    def _number(self, nodes, tree_ids):
+    def _number(self, nodes, roots):
         """Number top-level comments by their place in the whole discussion, oldest = 1."""
-        if self.order == "oldest" and self.after is None:
+        if (
+            self.order == "oldest"
+            and self.after is None
+            and not any(node.level == 0 and node.pinned for node in nodes)
+        ):
             return
-        first = min(tree_ids)
-        before = (
-            Comment.objects.filter(article=self.article, level=0, tree_id__lt=first)
-            .filter(root_filter(self.viewer))
-            .count()
+        shown = Comment.objects.filter(article=self.article, level=0).filter(
+            root_filter(self.viewer)
         )
-        tops = sorted((n for n in nodes if n.level == 0), key=lambda n: n.tree_id)
-        for offset, node in enumerate(tops, start=before + 1):
-            node.number = offset
+        numbers = dict(
+            Comment.objects.filter(pk__in=[root["pk"] for root in roots])
+            .annotate(
+                number=Subquery(
+                    shown.filter(tree_id__lte=OuterRef("tree_id"))
+                    .order_by()
+                    .values("article")
+                    .annotate(count=Count("pk"))
+                    .values("count")
+                )
+            )
+            .values_list("pk", "number")
+        )
+        for node in nodes:
+            if node.level == 0:
+                node.number = numbers.get(node.pk)
+
+    @property
+    def orders(self):
+        """(order, label) for the page's order switch."""
+        return ordering.LABELS.items()
 
     @cached_property
     def next_after(self):
@@ -218,21 +266,40 @@ class DiscussionPage:
         return response_count(self.article)
 
 
+def arranged_rows(rows, order: str, tops, budget: int) -> tuple[list[Comment], Comment | None]:
+    """The first ``budget`` rows of these (a page's threads, or a subtree) in page order,
+    fetched in two queries whatever the order: light rows to arrange, then the rows shown.
+    Also the last row shown when more were left out (else None)."""
+    if order == "oldest":  # page order is tree order: the database can stop early
+        light = list(rows.order_by("tree_id", "lft").values(*ordering.LIGHT_FIELDS)[: budget + 1])
+    else:
+        light = list(rows.values(*ordering.LIGHT_FIELDS))
+    light = ordering.arrange(light, order, tops)
+    shown = light[:budget]
+    full = Comment.objects.select_related("user").in_bulk([row["pk"] for row in shown])
+    rows = [full[row["pk"]] for row in shown if row["pk"] in full]
+    cut = rows[-1] if len(light) > budget and rows else None
+    return rows, cut
+
+
 class Subtree:
     """The focused page of one comment, which is also its permalink's context view.
 
-    Up to two comments above it come first, for context; then it and its replies,
-    ``COMMENTS_MAX_DEPTH`` levels down and at most ``COMMENTS_PAGE_MAX`` rows, optionally
-    continuing after the row with ``lft == after`` (then the comments above that row come
-    first instead)."""
+    Up to two comments above it come first, for context; then it and its replies in the
+    reader's order, ``COMMENTS_MAX_DEPTH`` levels down and at most ``COMMENTS_PAGE_MAX``
+    rows, optionally continuing after the first ``start`` rows (then the comments above
+    the first row shown come first instead). In the oldest order ``after`` (an ``lft``)
+    says the same: continue after the row with ``lft == after``."""
 
     CONTEXT_LEVELS = 2
 
-    def __init__(self, root: Comment, viewer: Viewer, *, after=None):
+    def __init__(self, root: Comment, viewer: Viewer, *, order=None, after=None, start=None):
         self.root = root
         self.article = root.article
         self.viewer = viewer
+        self.order = order if order in ORDERS else default_order()
         self.after = after
+        self.start = start or 0
 
     @cached_property
     def nodes(self) -> list[CommentNode]:
@@ -240,12 +307,16 @@ class Subtree:
         deepest = root.level + settings.COMMENTS_MAX_DEPTH
         rows = Comment.objects.filter(
             tree_id=root.tree_id, lft__gte=root.lft, lft__lt=root.rght, level__lte=deepest
-        ).select_related("user")
-        if self.after is not None:
-            rows = rows.filter(lft__gt=self.after)
-        rows = list(rows.order_by("lft")[: budget + 1])
-        truncated_at = rows[budget - 1] if len(rows) > budget else None
-        rows = rows[:budget]
+        )
+        if self.after is not None and self.order == "oldest":
+            # A run of pre-order after an lft: not one subtree, so not arranged.
+            rows = list(rows.filter(lft__gt=self.after).select_related("user")[: budget + 1])
+            cut = rows[budget - 1] if len(rows) > budget else None
+            rows = rows[:budget]
+        else:
+            rows, cut = arranged_rows(rows, self.order, [root.pk], budget + self.start)
+            rows = rows[self.start :]
+        shown = len(rows)
         if rows:
             first = rows[0]
             context = Comment.objects.filter(
@@ -255,9 +326,18 @@ class Subtree:
                 level__gte=max(0, root.level - self.CONTEXT_LEVELS),
             ).select_related("user")
             rows = [*context.order_by("lft"), *rows]
-        nodes = build_nodes(rows, self.viewer, editors=editors_among(rows))
+        nodes = page_nodes(rows, self.viewer)
         for node in nodes:
             node.number = None
             node.focus = node.pk == root.pk
-        mark_cut(nodes, deepest=deepest, truncated_at=truncated_at)
+        query = cut and continue_query(self.order, cut, self.start + shown)
+        mark_cut(nodes, deepest=deepest, holder=root.pk if cut else None, query=query)
         return nodes
+
+
+def continue_query(order: str, cut: Comment, shown: int) -> str:
+    """The query of the link that continues a thread cut short after row ``cut``, the
+    ``shown``-th row of its subtree in page order."""
+    if order == "oldest":
+        return f"?after={cut.lft}"
+    return f"?order={order}&start={shown}"

@@ -301,8 +301,26 @@ def comment_move(*, comment: Comment, new_parent_id: int | None) -> Comment:
         check_move(fresh, target)
         if fresh.parent_id == new_parent_id:
             return fresh
+        if target is not None and fresh.pinned:  # only a top-level comment can stay pinned
+            fresh.pinned = False
+            fresh.save(update_fields=["pinned"])
         Comment._tree_manager.move_node(fresh, target, "last-child")
         _changed(fresh.article_id)
+        return fresh
+
+
+@retry_on_conflict
+def comment_pin(*, comment: Comment, pinned: bool) -> Comment:
+    """An editor pins a top-level comment (first in every order, marked "Pinned") or
+    unpins it. Under the thread's lock, so a move cannot make a pinned comment a reply."""
+    with transaction.atomic():
+        fresh = lock_comment(comment.pk)
+        if pinned and fresh.level != 0:
+            raise ValidationError("Only a top-level comment can be pinned.")
+        if fresh.pinned != pinned:
+            fresh.pinned = pinned
+            fresh.save(update_fields=["pinned"])
+            _changed(fresh.article_id)
         return fresh
 
 

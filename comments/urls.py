@@ -1,6 +1,6 @@
 from django.urls import path
 
-from comments import pages, views
+from comments import pages, views, vote_views
 from comments.feeds import ArticleCommentsFeed, SiteCommentsFeed
 
 urlpatterns = [
@@ -15,4 +15,6 @@ urlpatterns = [
     path("comments/<int:pk>/report/", views.comment_report, name="comment_report"),
     path("comments/<int:pk>/edit/", views.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
+    path("comments/<int:pk>/vote/", vote_views.comment_vote, name="comment_vote"),
+    path("comments/<int:pk>/pin/", vote_views.comment_pin, name="comment_pin"),
 ]

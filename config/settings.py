@@ -293,6 +293,12 @@ COMMENTS_PREVIEW_RATE_LIMIT = os.environ.get("COMMENTS_PREVIEW_RATE_LIMIT", "20/
 # defences (open), or refuse every post until Redis is back (closed). README: why open.
 COMMENTS_RATE_LIMIT_FAIL_OPEN = env_bool("COMMENTS_RATE_LIMIT_FAIL_OPEN", True)
 COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 5)  # 0: no limit
+# Votes and order (README "Votes and order"). Orders: best, top, newest, oldest, controversial.
+COMMENTS_DEFAULT_ORDER = os.environ.get("COMMENTS_DEFAULT_ORDER", "oldest")
+COMMENTS_ANONYMOUS_VOTES = env_bool("COMMENTS_ANONYMOUS_VOTES", False)  # weaker: README
+COMMENTS_VOTE_RATE_LIMIT = os.environ.get("COMMENTS_VOTE_RATE_LIMIT", "60/m")
+# Cached pages show new scores at most this many seconds late (the voter's own at once).
+COMMENTS_SCORE_REFRESH_SECONDS = env_int("COMMENTS_SCORE_REFRESH_SECONDS", 10)
 COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
 COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for a thread's lock

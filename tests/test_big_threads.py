@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from bench.forest import bulk_forest
 from comments.integrity import find_broken_threads
 from comments.models import Comment
+from comments.ordering import ORDERS
 from comments.services import comment_create
 
 
@@ -27,20 +28,27 @@ def elements(html):
     return re.findall(r'id="comment-(\d+)" data-depth="(\d+)"', html)
 
 
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("size", [10, 1_000, 10_000])
 def test_page_cost_in_queries_is_the_same_at_any_size(
-    client, article, size, django_assert_num_queries
+    client, article, size, order, django_assert_num_queries
 ):
     bulk_forest(article, size)
     assert find_broken_threads() == []
-    url = article.get_absolute_url()
-    with django_assert_num_queries(4):  # article, top-level threads, their rows, count
+    url = f"{article.get_absolute_url()}?order={order}"
+    # The article, the top-level threads, their rows to arrange, the rows shown, the count;
+    # and but on the oldest order's first page (numbered 1, 2, 3…), the threads' numbers.
+    with django_assert_num_queries(5 if order == "oldest" else 6):
         cold = client.get(url)
     with django_assert_num_queries(1):  # article only: the discussion comes from the cache
         warm = client.get(url)
     assert discussion(cold) == discussion(warm)
-    # bulk_forest makes threads of 121 comments: four whole threads fit in the 500 budget.
-    assert len(elements(cold.content.decode())) == (size if size <= 500 else 4 * 121)
+    # bulk_forest makes threads of 121 comments (the last one what is left): whole threads
+    # fill the 500 budget, four of them oldest first; newest first, the short one and three.
+    expected = size if size <= 500 else 4 * 121
+    if order == "newest" and size % 121:
+        expected = size % 121 + 3 * 121
+    assert len(elements(cold.content.decode())) == expected
 
 
 def test_page_shows_at_most_k_threads_and_c_comments(client, article, settings, post):
@@ -111,12 +119,12 @@ def test_a_thread_bigger_than_the_page_continues_after_the_last_comment_shown(
     assert [int(pk) for pk, _ in elements(rest)] == [top.pk, replies[2].pk, replies[3].pk]
 
 
-def test_newest_first_orders_threads_but_keeps_replies_in_conversation_order(client, article, post):
+def test_newest_first_puts_the_newest_first_at_every_level(client, article, post):
     old, new = post("old"), post("new")
     r1, r2 = post("r1", parent=old), post("r2", parent=old)
     response = client.get(f"{article.get_absolute_url()}?order=newest")
     html = response.content.decode()
-    assert [int(pk) for pk, _ in elements(html)] == [new.pk, old.pk, r1.pk, r2.pk]
+    assert [int(pk) for pk, _ in elements(html)] == [new.pk, old.pk, r2.pk, r1.pk]
     assert '<span class="number">2.</span>' in html.split(f'id="comment-{old.pk}"')[0]
     assert response.cookies["discussion_order"].value == "newest"
     again = client.get(article.get_absolute_url()).content.decode()  # remembered by cookie

@@ -125,8 +125,9 @@ def test_article_page_query_count_does_not_grow_with_the_thread(
     """With paging out of the way, the whole discussion still costs the same queries."""
     settings.COMMENTS_PAGE_THREADS = settings.COMMENTS_PAGE_MAX = settings.COMMENTS_MAX_DEPTH = 5000
     make_thread(article, size)
-    # The article, the page's top-level threads, their rows, the response count.
-    with django_assert_num_queries(4):
+    # The article, the page's top-level threads, their rows to arrange, the rows shown, the
+    # response count.
+    with django_assert_num_queries(5):
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert response.content.decode().count('data-depth="') == size
