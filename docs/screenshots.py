@@ -10,6 +10,7 @@ starts nothing: it opens the first article listed on the home page in headless C
     screenshots/thread-phone.png  the same at 390 px, as on a phone
     screenshots/reply-form.png    a comment with its reply form opened under it
     screenshots/thread-dark.png   the desktop page with prefers-color-scheme: dark
+    screenshots/thread-best.png   the discussion sorted by Best (one screen, from its head)
 
 It posts nothing: the reply form is opened, not submitted.
 """
@@ -84,6 +85,17 @@ def shoot_reply_form(browser, base_url, path, name):
     context.close()
 
 
+def shoot_discussion(browser, base_url, path, name):
+    """One screen of the discussion, from its heading and order switch down."""
+    context = browser.new_context(base_url=base_url, viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.locator("#responses").evaluate("element => element.scrollIntoView()")
+    page.screenshot(path=OUT / name)
+    context.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base_url", nargs="?", default="http://127.0.0.1:8000")
@@ -108,8 +120,15 @@ def main() -> None:
         shoot_page(
             browser, base_url, path, "thread-dark.png", viewport=DESKTOP, color_scheme="dark"
         )
+        shoot_discussion(browser, base_url, f"{path}?order=best", "thread-best.png")
         browser.close()
-    for name in ("thread.png", "thread-phone.png", "reply-form.png", "thread-dark.png"):
+    for name in (
+        "thread.png",
+        "thread-phone.png",
+        "reply-form.png",
+        "thread-dark.png",
+        "thread-best.png",
+    ):
         print(OUT / name)
 
 
