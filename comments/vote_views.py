@@ -72,7 +72,9 @@ def _controls(request, comment: Comment, *, vote_cookie: str = ""):
 @require_POST
 def comment_vote(request, pk):
     """A reader votes on a comment: ``value`` 1 (up), -1 (down) or 0 (withdraw)."""
-    comment = Comment.objects.select_related("article").filter(pk=pk).first()
+    comment = (
+        Comment.objects.on_published_articles().select_related("article").filter(pk=pk).first()
+    )
     if comment is None:
         raise Http404("No comment here.")
     value = VALUES.get(request.POST.get("value", ""))
@@ -113,7 +115,9 @@ def comment_pin(request, pk):
     """An editor pins (``pinned`` = 1) or unpins (0) a top-level comment."""
     if not roles.is_editor(request.user):
         return HttpResponseForbidden("Only editors can pin comments.", content_type="text/plain")
-    comment = Comment.objects.select_related("article").filter(pk=pk).first()
+    comment = (
+        Comment.objects.on_published_articles().select_related("article").filter(pk=pk).first()
+    )
     if comment is None:
         raise Http404("No comment here.")
     try:

@@ -8,6 +8,7 @@ edit and delete; nothing of its title or text leaks through them.
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from articles.models import Article
@@ -49,3 +50,14 @@ def test_once_published_its_comments_answer(client, scheduled):
     article.save()
     assert client.get(f"/comments/{comment.pk}/thread/").status_code == 200
     assert client.get(f"/comments/{comment.pk}/report/").status_code == 200
+
+
+@pytest.mark.parametrize("suffix", ["vote/", "pin/"])
+def test_votes_and_pins_on_an_unpublished_article_answer_404(client, scheduled, suffix):
+    _, comment = scheduled
+    client.force_login(User.objects.create_superuser("ed", password="pw-ed-12345"))
+    response = client.post(f"/comments/{comment.pk}/{suffix}", {"value": "1", "pinned": "1"})
+    assert response.status_code == 404
+    assert b"Embargoed" not in response.content and b"An early comment" not in response.content
+    comment.refresh_from_db()
+    assert (comment.upvotes, comment.pinned) == (0, False)
