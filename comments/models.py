@@ -387,6 +387,10 @@ class Vote(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("vote")
         verbose_name_plural = _("votes")
+        # A reader without an account: is their page their own (selectors.has_personal_view)?
+        indexes = [
+            models.Index(fields=["cookie"], condition=Q(user__isnull=True), name="vote_cookie_idx")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["comment", "user"],

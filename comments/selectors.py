@@ -73,12 +73,15 @@ def has_personal_view(article, viewer: Viewer) -> bool:
     them and never cached."""
     if viewer.owned_ids or viewer.editor:
         return True
-    comments = Comment.objects.filter(article=article)
     if viewer.user_id:
-        mine = Q(user_id=viewer.user_id) | Q(votes__user_id=viewer.user_id)
-        return comments.filter(mine).exists()
+        # Two indexed lookups (the account's comments, its votes) rather than one join
+        # over the whole discussion.
+        if Comment.objects.filter(article=article, user_id=viewer.user_id).exists():
+            return True
+        return Vote.objects.filter(user_id=viewer.user_id, comment__article=article).exists()
     if viewer.vote_cookie:
-        return comments.filter(votes__user__isnull=True, votes__cookie=viewer.vote_cookie).exists()
+        votes = Vote.objects.filter(user__isnull=True, cookie=viewer.vote_cookie)
+        return votes.filter(comment__article=article).exists()
     return False
 
 

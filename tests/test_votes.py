@@ -270,3 +270,31 @@ def test_pinning_from_the_page_is_for_editors_only(client, reader, post, article
     refused = client.post(f"/comments/{reply.pk}/pin/", {"pinned": "1"}, follow=True)
     assert "Only a top-level comment can be pinned." in refused.content.decode()
     services.comment_pin(comment=comment, pinned=False)
+
+
+@pytest.mark.parametrize(
+    "url, data",
+    [
+        ("/comments/99999999999999999999/vote/", {"value": "1"}),
+        ("/comments/{pk}/vote/", {"value": "1", "next": "/articles/x/\r\nSet-Cookie: a=1"}),
+        ("/comments/{pk}/vote/", {"value": "1", "next": "//evil.example/"}),
+        ("/comments/{pk}/vote/", {"value": "1", "next": "https://evil.example/"}),
+        ("/comments/{pk}/vote/", {"value": "\x00"}),
+        ("/comments/{pk}/thread/?order=best&start=999999999999999999", None),
+        ("/comments/{pk}/thread/?order=oldest&after=999999999999999999", None),
+        ("/articles/clash-looming/?order=best&after=999999999999999999", None),
+        ("/articles/clash-looming/?order=%00", None),
+        ("/comments/99999999999999999999/pin/", {"pinned": "1"}),
+    ],
+)
+def test_hostile_vote_and_order_input_gets_a_clear_answer_never_a_500(
+    client, reader, post, article, url, data
+):
+    comment = post("Hello.")
+    url = url.format(pk=comment.pk)
+    client.raise_request_exception = False
+    answer = client.post(url, data) if data is not None else client.get(url)
+    assert answer.status_code in (200, 303, 400, 403, 404)
+    location = answer.get("Location", "")
+    assert "evil.example" not in location and "\n" not in location
+    assert Vote.objects.filter(comment=comment).count() <= 1
