@@ -20,6 +20,7 @@ from articles.models import Article
 from comments import selectors, services
 from comments.admin_import import import_view
 from comments.admin_moderation import ModerationMixin
+from comments.admin_votes import VotesMixin, discount_their_votes
 from comments.models import Ban, Comment, Flag, QueuedComment
 
 ONE_CLICK = {
@@ -77,11 +78,12 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Comment)
-class CommentAdmin(ModerationMixin, admin.ModelAdmin):
+class CommentAdmin(ModerationMixin, VotesMixin, admin.ModelAdmin):
     form = CommentAdminForm
     list_display = [
         "thread_excerpt",
         "status_badge",
+        "score_summary",
         "flag_count",
         "author",
         "ip",
@@ -102,6 +104,7 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         "author_email",
         "ip_address",
         "status",
+        "score_summary",
         "body",
         "created_at",
         "edited_at",
@@ -113,6 +116,7 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         "article",
         "user",
         "ip_address",
+        "score_summary",
         "created_at",
         "edited_at",
         "deleted_at",
@@ -120,6 +124,7 @@ class CommentAdmin(ModerationMixin, admin.ModelAdmin):
         "source_id",
     ]
     raw_id_fields = ["parent"]
+    actions = [*ModerationMixin.actions, "pin", "unpin"]
 
     class Media:
         css = {"all": ["css/admin.css"]}
@@ -288,7 +293,7 @@ class BanAdmin(admin.ModelAdmin):
     search_fields = ["email", "ip_address", "user__username", "reason"]
     autocomplete_fields = ["user"]
     readonly_fields = ["created_by", "created_at"]
-    actions = ["remove_their_comments"]
+    actions = ["remove_their_comments", discount_their_votes]
 
     def save_model(self, request, obj, form, change):
         if not change:

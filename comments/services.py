@@ -317,6 +317,8 @@ def comment_pin(*, comment: Comment, pinned: bool) -> Comment:
         fresh = lock_comment(comment.pk)
         if pinned and fresh.level != 0:
             raise ValidationError("Only a top-level comment can be pinned.")
+        if pinned and not fresh.is_visible:
+            raise ValidationError("Only a comment readers can see can be pinned.")
         if fresh.pinned != pinned:
             fresh.pinned = pinned
             fresh.save(update_fields=["pinned"])

@@ -158,23 +158,24 @@ def tallies(pks) -> dict[int, tuple[int, int]]:
 
 def miscounted(queryset=None) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
     """Comments whose counts or order keys disagree with their vote rows, as
-    (pk, (stored ups, downs), (counted ups, downs)); side-effect free."""
-    comments = (queryset if queryset is not None else Comment.objects.all()).filter(
-        Q(upvotes__gt=0) | Q(downvotes__gt=0) | Q(votes__isnull=False)
+    (pk, (stored ups, downs), (counted ups, downs)); one query (one snapshot), no writes."""
+    counted = Q(votes__counted=True)
+    comments = (queryset if queryset is not None else Comment.objects.all()).annotate(
+        true_ups=Count("votes", filter=counted & Q(votes__value=1)),
+        true_downs=Count("votes", filter=counted & Q(votes__value=-1)),
     )
-    fields = ("pk", "upvotes", "downvotes", "best", "controversy")
-    rows = list(comments.distinct().values_list(*fields))
-    counted = tallies([row[0] for row in rows])
+    rows = comments.filter(
+        Q(upvotes__gt=0) | Q(downvotes__gt=0) | Q(true_ups__gt=0) | Q(true_downs__gt=0)
+    ).values_list("pk", "upvotes", "downvotes", "best", "controversy", "true_ups", "true_downs")
     wrong = []
-    for pk, ups, downs, best, contro in rows:
-        truth = counted.get(pk, (0, 0))
-        keys = order_keys(*truth)
+    for pk, ups, downs, best, contro, true_ups, true_downs in rows.order_by("pk"):
+        keys = order_keys(true_ups, true_downs)
         stale = not (
             math.isclose(best, keys["best"], abs_tol=1e-9)
             and math.isclose(contro, keys["controversy"], abs_tol=1e-9)
         )
-        if (ups, downs) != truth or stale:
-            wrong.append((pk, (ups, downs), truth))
+        if (ups, downs) != (true_ups, true_downs) or stale:
+            wrong.append((pk, (ups, downs), (true_ups, true_downs)))
     return wrong
 
 

@@ -188,9 +188,9 @@ def test_marking_accounts_costs_one_query_per_page(
         person.groups.add(editors)
     for i in range(size):
         comment_create(article=article, body=f"comment {i}", user=people[i % len(people)])
-    # The article, the page's top-level threads, their rows, the editors among their authors,
-    # the response count.
-    with django_assert_num_queries(5):
+    # The article, the page's top-level threads, their rows to arrange, the rows shown, the
+    # editors among their authors, the response count.
+    with django_assert_num_queries(6):
         html = client.get(article.get_absolute_url()).content.decode()
     assert html.count('<span class="role">Editor</span>') == size // 3
 
