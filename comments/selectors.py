@@ -8,10 +8,11 @@ than ``COMMENTS_PAGE_MAX`` comments, and replies down to ``COMMENTS_MAX_DEPTH`` 
 "Continue this thread" link leads to the focused page of what is cut off.
 """
 
+import bisect
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 
 from articles.models import Article
 from comments import ordering, roles
@@ -228,7 +229,9 @@ class DiscussionPage:
         return nodes
 
     def _number(self, nodes, roots):
-        """Number top-level comments by their place in the whole discussion, oldest = 1."""
+        """Number top-level comments by their place in the whole discussion, oldest = 1:
+        one index-only query for the shown threads' ``tree_id`` in posting order, then a
+        binary search per thread on the page."""
         if (
             self.order == "oldest"
             and self.after is None
@@ -238,22 +241,10 @@ class DiscussionPage:
         shown = Comment.objects.filter(article=self.article, level=0).filter(
             root_filter(self.viewer)
         )
-        numbers = dict(
-            Comment.objects.filter(pk__in=[root["pk"] for root in roots])
-            .annotate(
-                number=Subquery(
-                    shown.filter(tree_id__lte=OuterRef("tree_id"))
-                    .order_by()
-                    .values("article")
-                    .annotate(count=Count("pk"))
-                    .values("count")
-                )
-            )
-            .values_list("pk", "number")
-        )
+        tree_ids = list(shown.order_by("tree_id").values_list("tree_id", flat=True))
         for node in nodes:
             if node.level == 0:
-                node.number = numbers.get(node.pk)
+                node.number = bisect.bisect_right(tree_ids, node.tree_id)
 
     @property
     def orders(self):
