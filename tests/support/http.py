@@ -16,10 +16,12 @@ import re
 import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
-from http.cookiejar import CookieJar
+from http.cookiejar import Cookie, CookieJar
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -85,7 +87,8 @@ class Reader:
     ):
         """``source``: a loopback address to connect from (127.0.0.2, ...), as another
         client of a proxy would."""
-        cookies = urllib.request.HTTPCookieProcessor(CookieJar())
+        self.cookies = CookieJar()
+        cookies = urllib.request.HTTPCookieProcessor(self.cookies)
         handlers = [cookies, _KeepRedirects]
         if source:
             handlers.append(_FromAddress(source))
@@ -96,6 +99,34 @@ class Reader:
         self.name = name
         self.timeout = timeout
         self.csrf_token = ""
+
+    def sign_in(self, user) -> None:
+        """Carry a session signed in as ``user`` (made as the test client's ``force_login``
+        makes one, in the test database), without the log-in form's password hashing."""
+        client = Client()
+        client.force_login(user)
+        morsel = client.cookies[settings.SESSION_COOKIE_NAME]
+        host = urlsplit(self.server_url).hostname
+        self.cookies.set_cookie(
+            Cookie(
+                version=0,
+                name=morsel.key,
+                value=morsel.value,
+                port=None,
+                port_specified=False,
+                domain=host,
+                domain_specified=False,
+                domain_initial_dot=False,
+                path="/",
+                path_specified=True,
+                secure=False,
+                expires=None,
+                discard=False,
+                comment=None,
+                comment_url=None,
+                rest={},
+            )
+        )
 
     def read_page(self) -> Answer:
         """GET the article page; the first good one gives the CSRF token for posting."""
