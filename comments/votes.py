@@ -93,9 +93,22 @@ def _banned(voter: Voter) -> bool:
     return Ban.objects.matching(user=voter.user, ip_address=voter.ip_address).exists()
 
 
+# What a vote reads of the comment it locks and of its article (the rules and the counts).
+LOCKED_FIELDS = (
+    "status",
+    "deleted_at",
+    "user_id",
+    "upvotes",
+    "downvotes",
+    "article__comments_open",
+    "article__published_at",
+    "article__votes_stamp",
+)
+
+
 def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment, int]:
     """Cast (1 or -1), change or withdraw (0) ``voter``'s vote on a comment; returns the
-    comment with its new counts and the voter's vote now. A ValidationError with the
+    comment (only ``LOCKED_FIELDS`` and the new counts loaded) and the voter's vote now. A ValidationError with the
     reader's message when the vote is not allowed: the comment is not visible, the
     article does not take comments, it is the voter's own, or the voter is banned."""
     if value not in (1, -1, 0):
@@ -109,6 +122,7 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
             Comment.objects.on_published_articles()
             .select_for_update(no_key=True, of=("self",))
             .select_related("article")
+            .only(*LOCKED_FIELDS)
             .filter(pk=comment_pk)
             .first()
         )
@@ -118,16 +132,22 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
             raise ValidationError(CLOSED)
         if voter.owns(comment):
             raise ValidationError(OWN)
-        mine = list(Vote.objects.filter(comment=comment).filter(voter.votes_q()))
-        before = sum(vote.value for vote in mine if vote.counted)
-        ups = comment.upvotes - sum(1 for vote in mine if vote.counted and vote.value == 1)
-        downs = comment.downvotes - sum(1 for vote in mine if vote.counted and vote.value == -1)
-        Vote.objects.filter(pk__in=[vote.pk for vote in mine[1:]]).delete()
-        if value == 0:
-            Vote.objects.filter(pk__in=[vote.pk for vote in mine[:1]]).delete()
+        mine = list(
+            Vote.objects.filter(comment=comment)
+            .filter(voter.votes_q())
+            .values_list("pk", "value", "counted")
+        )
+        counted = [old for _, old, kept in mine if kept]
+        before = sum(counted)
+        ups = comment.upvotes - counted.count(1) + (value == 1)
+        downs = comment.downvotes - counted.count(-1) + (value == -1)
+        if len(mine) > 1:  # a cookie's vote and an address's: they become one
+            Vote.objects.filter(pk__in=[pk for pk, _, _ in mine[1:]]).delete()
+        if mine and value == 0:
+            Vote.objects.filter(pk=mine[0][0]).delete()
         elif mine:
-            Vote.objects.filter(pk=mine[0].pk).update(value=value, counted=True)
-        else:
+            Vote.objects.filter(pk=mine[0][0]).update(value=value, counted=True)
+        elif value:
             Vote.objects.create(
                 comment=comment,
                 user=voter.user,
@@ -135,14 +155,14 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
                 address="" if voter.user else voter.address,
                 value=value,
             )
-        ups, downs = ups + (value == 1), downs + (value == -1)
         if value != before or len(mine) > 1:
             keys = order_keys(ups, downs)
             Comment.objects.filter(pk=comment.pk).update(**keys)
             for name, key in keys.items():
                 setattr(comment, name, key)
-            article_id = comment.article_id
-            transaction.on_commit(lambda: stamp(article_id))
+            if comment.article.votes_stamp < current_slot():
+                article_id = comment.article_id
+                transaction.on_commit(lambda: stamp(article_id))
     return comment, value
 
 
@@ -214,11 +234,16 @@ def refresh_seconds() -> int:
     return max(1, settings.COMMENTS_SCORE_REFRESH_SECONDS)
 
 
+def current_slot() -> int:
+    return int(time.time() // refresh_seconds())
+
+
 def stamp(article_id: int) -> None:
     """Note on the article that its scores changed in this refresh slot; at most one write
-    a slot, and none while a writer holds the article's row (its own change refreshes the
-    pages anyway), so a vote never waits for it."""
-    slot = int(time.time() // refresh_seconds())
+    a slot (a vote that read the slot already stamped skips it), and none while a writer
+    holds the article's row (its own change refreshes the pages anyway), so a vote never
+    waits for it."""
+    slot = current_slot()
     if connection.vendor != "postgresql":
         Article.objects.filter(pk=article_id, votes_stamp__lt=slot).update(votes_stamp=slot)
         return
@@ -244,4 +269,6 @@ def scores_key(article) -> str:
     now = time.time()
     if now - 1 >= (latest + 1) * seconds:
         return str(latest)
-    return f"{latest}.{int(now // seconds)}"
+    # The slot alone, not the stamp with it: under a stream of votes the stamp moves on
+    # a moment after the slot turns, and a key that changed twice would draw each page twice.
+    return f"~{int(now // seconds)}"
