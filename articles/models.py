@@ -105,6 +105,11 @@ class Article(models.Model):
         cls.objects.filter(pk=article_id).update(discussion_version=F("discussion_version") + 1)
 
     @property
+    def is_published(self) -> bool:
+        """``published_q()`` for this row: its publication time has come."""
+        return self.published_at <= timezone.now()
+
+    @property
     def accepts_comments(self) -> bool:
         """Open, and not past COMMENTS_CLOSE_AFTER_DAYS since publication (when that is set)."""
         if not self.comments_open:

@@ -88,12 +88,13 @@ def comment_vote(request, pk):
     if defences.over_vote_limit(ip_address=client_ip(request), user=request.user):
         return _refused(request, comment, defences.VOTE_LIMIT_MESSAGE, 429)
     try:
-        comment, _ = votes.comment_vote(comment_pk=pk, voter=voter, value=value)
+        votes.comment_vote(comment_pk=pk, voter=voter, value=value)
     except ValidationError as error:
         return _refused(request, comment, " ".join(error.messages), 403)
     request.session[VOTED] = time.time_ns()
     if request.htmx:
         cookie = voter.cookie if voter.user is None else ""
+        comment = Comment.objects.select_related("article", "user").get(pk=pk)  # new counts
         response = _controls(request, comment, vote_cookie=cookie)
     else:
         response = see_other(_back(request, comment))
