@@ -67,7 +67,7 @@ REPRODUCE = [
     "the report elsewhere; `BENCH_REPORT_ONLY=1` rewrites the report from the last run's "
     "figures for the same `BENCH_OUTPUT`. Modules: `bench/harness.py` (database, timing, "
     "machine), `pages.py`, `writes.py`, `redos.py` (probes in `redos_probes.py`), "
-    "`http_load.py`, `report.py` with `targets.py`.",
+    "`http_load.py`, `votes.py` (with `render_counter.py`), `report.py` with `targets.py`.",
     "",
 ]
 
@@ -321,6 +321,40 @@ def http_section(http: dict) -> list[str]:
     return [*lines, ""]
 
 
+def votes_section(votes: dict | None, config) -> list[str]:
+    if not votes:
+        return ["Not measured in this run (no wrk, or `BENCH_WRK=0`).", ""]
+    lines = [
+        "A vote never empties the cached discussion: it stamps its refresh slot on the article "
+        "at most once a slot, and `scores_key` puts the slot in the fragment's cache key and "
+        f"ETag while votes come. So under votes each worker draws the page once a {votes['slot']} "
+        "s slot, as it turns, and cached scores lag a slot at most (a second more at the end).",
+        "",
+        f"The condition: `{votes['path']}`, {votes['workers']} gunicorn workers (`make serve`), "
+        f"`wrk -t{config.wrk_threads} -c{config.wrk_connections} -d{votes['seconds']}s` as an "
+        f"anonymous reader after a {config.wrk_warmup} s warm-up: without votes, then on the same "
+        f"server while a process of its own calls `comment_vote` (no HTTP) {votes['rate']} times "
+        f"a second, paced by {votes['threads']} threads for {votes['voters']} accounts, each vote "
+        "a change on a random visible comment (warm-up until each worker drew its votes). *Draws*: "
+        "fragments the workers stored (`bench/render_counter.py`). *Cores*: CPU s/s (/proc).",
+        "",
+        f"With votes, reads kept {votes['ratio']:.0%} of their throughput. {votes['votes']:,} "
+        f"votes cast during the run, the latest {fmt_ms(votes['lag'])} ms after it was due; "
+        f"{votes['refused']} refused; failures: {'; '.join(votes['failures']) or 'none'}.",
+        "",
+        "| votes/s cast | requests/s | p50 / p99 ms | draws in requests | cores: workers, "
+        "PostgreSQL, voter, wrk, rest (other work) |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for title, r in (("none", votes["quiet"]), (f"{votes['cast_rate']:.0f}/s", votes["voting"])):
+        cpu = [f"{r['cpu'][part]:.2f}" for part in ("workers", "postgres", "voter", "wrk", "rest")]
+        lines.append(
+            f"| {title} | {r['rps']:,.0f} | {pair(r['p50'], r['p99'])} | {r['renders']} in "
+            f"{r['requests']:,} | {', '.join(cpu)} |"
+        )
+    return [*lines, ""]
+
+
 def redos_section(redos: dict) -> list[str]:
     limit, big = redos["limit"], redos["big"]
     lines = [
@@ -402,6 +436,9 @@ def render(results: dict) -> str:
         "## Requests per second",
         "",
         *http_section(results["http"]),
+        "## Votes and cached pages",
+        "",
+        *votes_section(results.get("votes"), results["config"]),
         "## ReDoS probes",
         "",
         *redos_section(results["redos"]),

@@ -10,12 +10,13 @@ Environment:
 
 * ``BENCH_SIZES``: the articles to build, in comments (default ``10,1000,10000,100000``);
 * ``BENCH_QUICK=1``: every measure, with few repetitions (figures for checking the bench);
-* ``BENCH_WRK=0``: no wrk runs;
+* ``BENCH_WRK=0``: no wrk runs (nor the votes measure, which uses wrk);
 * ``BENCH_OUTPUT``: where the report goes (default ``BENCHMARKS.md`` at the root);
 * ``BENCH_REPORT_ONLY=1``: rewrite that report from the last run's saved figures.
 
-The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py``, ``http_load.py`` and
-``imports.py`` (a 100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
+The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py``, ``http_load.py``,
+``votes.py`` (reads while 100 votes a second go into the article) and ``imports.py`` (a
+100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
 ``harness.py`` holds the database, timing and machine; ``report.py`` writes the report.
 """
 
@@ -33,7 +34,7 @@ from bench import harness  # noqa: E402 (importable before Django is set up)
 
 def measure(config: harness.Config) -> dict:
     """Build the articles and take every figure; returns plain figures for the report."""
-    from bench import http_load, imports, pages, redos, writes
+    from bench import http_load, imports, pages, redos, votes, writes
 
     started, load = time.perf_counter(), os.getloadavg()[0]
     articles, shapes = harness.build_data(config.sizes)
@@ -46,6 +47,7 @@ def measure(config: harness.Config) -> dict:
     }
     full = articles[harness.full_size(articles)]
     results["http"] = http_load.measure(full.get_absolute_url(), config)
+    results["votes"] = votes.measure(full, config)  # after the page measures: scores change
     results["writes"] = writes.measure(articles, config)  # replies change the articles
     results["import"] = imports.measure(config)  # adds articles of its own
     results["load"] = (load, os.getloadavg()[0])

@@ -75,6 +75,17 @@ def targets(results: dict) -> list[str]:
             f"(p99 {fmt_ms(http['304']['p99'])} ms) | "
             f"{verdict(http['304']['rps'], 1200, at_least=True)} |",
         ]
+    if votes := results.get("votes"):
+        kept = votes["ratio"]
+        met = verdict(kept, 0.70, at_least=True)
+        if met == "yes" and votes["cast_rate"] < 0.95 * votes["rate"]:
+            met = f"not shown (only {votes['cast_rate']:.0f} votes/s cast)"
+        lines.append(
+            f"| with {votes['rate']} votes/s into a {label(full_size(shapes))}-comment article, "
+            f"anonymous reads keep ≥ 70% of their throughput | {kept:.0%} "
+            f"({votes['voting']['rps']:,.0f} vs {votes['quiet']['rps']:,.0f} requests/s; "
+            f"{votes['cast_rate']:.0f} votes/s cast; {votes['voting']['renders']} draws) | {met} |"
+        )
     for size, figures in writes.items():
         c = figures["concurrent"]
         state = "tree intact" if c["intact"] else "TREE BROKEN"
