@@ -1,22 +1,22 @@
 """A Redis outage breaks nothing and costs little: the cache is an optimisation.
 
-The app runs as in production, gunicorn on the test database (tests/support/servers.py), with
-``REDIS_URL`` pointing at a redis-server this test starts for itself on a free port. Readers
-talk to it over HTTP (tests/support/http.py). For each way Redis can fail:
+The app runs as in production, gunicorn on the test database (tests/support/servers.py),
+with ``REDIS_URL`` pointing at a redis-server this test starts for itself on a free port.
+Readers talk to it over HTTP (tests/support/http.py). For each way Redis can fail:
 
 * stopped (the process ends: connections are refused),
 * hanging (the process is frozen with SIGSTOP: connections are accepted, nothing answers),
 * full (``maxmemory`` reached under ``noeviction``: every write is refused),
 
-the article page answers 200, rendered uncached and showing the latest comment, and a post
-answers 303 and is stored, all of it within two seconds: each connect or command waits at
-most ``REDIS_SOCKET_TIMEOUT``, and after a failure each process leaves Redis alone for
-``REDIS_RETRY_SECONDS`` instead of waiting on it again for every request. The rate limit
-fails in the direction ``COMMENTS_RATE_LIMIT_FAIL_OPEN`` names: open by default (the post
-goes through), closed when it is off (429, nothing stored). Sessions are not in the cache:
-an anonymous poster keeps their edit rights through the outage. Once Redis is back, the
-same gunicorn processes use it again without a restart: a page view stores its cached
-fragment there, a post its rate-limit counter.
+the article page answers 200, rendered uncached and showing the latest comment, a post
+answers 303 and is stored, and so does a vote, all of it within two seconds: each connect or
+command waits at most ``REDIS_SOCKET_TIMEOUT``, and after a failure each process leaves
+Redis alone for ``REDIS_RETRY_SECONDS`` instead of waiting on it again for every request.
+The rate limit fails in the direction ``COMMENTS_RATE_LIMIT_FAIL_OPEN`` names: open by
+default (the post goes through), closed when it is off (429, nothing stored). Sessions are
+not in the cache: an anonymous poster keeps their edit rights through the outage. Once Redis
+is back, the same gunicorn processes use it again without a restart: a page view stores its
+cached fragment there, a post its rate-limit counter.
 """
 
 import os
@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import pytest
 import redis
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from comments.models import Comment
@@ -181,6 +182,9 @@ def test_pages_and_posts_work_through_a_redis_outage(transactional_db, article, 
         before = poster.post("Before the outage.")
         assert before.status == 303
         assert visitor.read_page().status == 200
+        voter = Reader(app.url, article, timeout=30)
+        voter.sign_in(User.objects.create_user("voter"))
+        assert voter.read_page().status == 200
         assert redis_server.keys("template.cache"), "the page was not cached in Redis"
         assert redis_server.keys("rate:ip:"), "the post was not counted in Redis"
 
@@ -190,16 +194,20 @@ def test_pages_and_posts_work_through_a_redis_outage(transactional_db, article, 
             posted = poster.post(f"During the outage ({kind}).")
             pages = [visitor.read_page() for _ in range(5)]
             own = poster.read_page()
+            voted = voter.submit(f"/comments/{before.comment_id}/vote/", {"value": "1"})
             seconds = time.monotonic() - started
 
         assert first.status == 200, (first, first.title)
         assert "Before the outage." in first.text
         assert posted.status == 303, (posted, posted.title)
         assert [page.status for page in pages] == [200] * 5
+        # The vote limit fails open as the post limit does: the vote counts.
+        assert voted.status == 303, (voted, voted.title)
+        assert Comment.objects.get(pk=before.comment_id).upvotes == 1
         assert all(f"During the outage ({kind})." in page.text for page in pages)
         # Sessions are not in the cache: the poster may still edit their comment.
         assert reverse("comment_edit", args=[before.comment_id]) in own.text
-        # Eight requests, and no waiting on Redis for each: after one timeout, it is left
+        # Nine requests, and no waiting on Redis for each: after one timeout, it is left
         # alone for a while.
         assert seconds < PROMPT
         assert comments_of(article) == ["Before the outage.", f"During the outage ({kind})."]
