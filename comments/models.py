@@ -276,6 +276,8 @@ class Flag(models.Model):
 
 class BanQuerySet(models.QuerySet):
     def active(self):
+        """Bans in force: without an end, or ending later (``comments.votes`` asks the same
+        in the SQL of a vote's first statement)."""
         from django.utils import timezone
 
         return self.filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))

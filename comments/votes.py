@@ -86,10 +86,8 @@ class Voter:
 
 
 def _banned(voter: Voter) -> bool:
-    # Most of the time no ban is in force at all, and asking that costs a quarter of
-    # matching the voter against the bans (which runs at every vote otherwise).
-    if not Ban.objects.active().exists():
-        return False
+    """Whether a ban in force names this voter: asked only when some ban is in force (most
+    of the time none is, and the vote's first statement says so)."""
     return Ban.objects.matching(user=voter.user, ip_address=voter.ip_address).exists()
 
 
@@ -97,18 +95,19 @@ def _banned(voter: Voter) -> bool:
 # query cost more CPU than the rest of the vote (``make bench``, "Votes and cached pages"):
 # the statements of the vote itself are written out here, once. The rules stay in Python
 # (``Comment.is_visible``, ``Article.is_published``, ``Article.accepts_comments``).
-_LOCK = {
-    "postgresql": (
-        "SELECT c.status, c.deleted_at, c.user_id, c.upvotes, c.downvotes, c.article_id, "
-        "a.comments_open, a.published_at, a.votes_stamp FROM comments_comment c "
-        "JOIN articles_article a ON a.id = c.article_id WHERE c.id = %s "
-        "FOR NO KEY UPDATE OF c"
-    ),
-    "sqlite": (  # one writer at a time: the transaction is the lock
-        "SELECT c.status, c.deleted_at, c.user_id, c.upvotes, c.downvotes, c.article_id, "
-        "a.comments_open, a.published_at, a.votes_stamp FROM comments_comment c "
-        "JOIN articles_article a ON a.id = c.article_id WHERE c.id = %s"
-    ),
+# The first statement reads what the rules need of the comment (locked) and its article,
+# and whether any ban is in force at all (``BanQuerySet.active``, the same rule in SQL).
+# The voter's own votes are read by the next statement: only a statement that starts once
+# the lock is held sees what the vote before it committed.
+_LOCK = (
+    "SELECT c.status, c.deleted_at, c.user_id, c.upvotes, c.downvotes, c.article_id, "
+    "a.comments_open, a.published_at, a.votes_stamp, "
+    "EXISTS (SELECT 1 FROM comments_ban b WHERE b.until IS NULL OR b.until > %s) "
+    "FROM comments_comment c JOIN articles_article a ON a.id = c.article_id WHERE c.id = %s"
+)
+_LOCK_ROW = {  # SQLite has one writer at a time: there the transaction is the lock
+    "postgresql": " FOR NO KEY UPDATE OF c",
+    "sqlite": "",
 }
 _MINE_BY_ACCOUNT = (
     "SELECT id, value, counted FROM comments_vote WHERE comment_id = %s AND user_id = %s"
@@ -129,6 +128,11 @@ _COUNTS = (  # the columns in the order of ``order_keys``
 )
 
 
+def _now():
+    """The time now as this database's raw statements take it (the ORM's conversion)."""
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
 def _aware(moment):
     """A datetime from a raw query as the ORM would give it (SQLite gives naive UTC)."""
     if moment is not None and settings.USE_TZ and timezone.is_naive(moment):
@@ -136,14 +140,15 @@ def _aware(moment):
     return moment
 
 
-def _locked(cursor, comment_pk: int) -> Comment | None:
-    """The comment's row, locked as a vote locks it, with what the rules read of it and of
-    its article (an unsaved Article carrying those fields)."""
-    cursor.execute(_LOCK[connection.vendor], [comment_pk])
+def _locked(cursor, comment_pk: int):
+    """(comment, whether any ban is in force): the comment's row locked as a vote locks it,
+    with what the rules read of it and of its article (an unsaved Article carrying those
+    fields); (None, False) if it is gone."""
+    cursor.execute(_LOCK + _LOCK_ROW[connection.vendor], [_now(), comment_pk])
     row = cursor.fetchone()
     if row is None:
-        return None
-    status, deleted_at, user_id, ups, downs, article_id, open_, published_at, stamp_ = row
+        return None, False
+    status, deleted_at, user_id, ups, downs, article_id, open_, published_at, stamp_, bans = row
     article = Article(
         pk=article_id,
         comments_open=bool(open_),
@@ -160,7 +165,7 @@ def _locked(cursor, comment_pk: int) -> Comment | None:
         article_id=article_id,
     )
     comment.article = article
-    return comment
+    return comment, bool(bans)
 
 
 def _mine(cursor, comment_pk: int, voter: Voter) -> list[tuple[int, int, bool]]:
@@ -183,10 +188,10 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
         raise ValidationError(BAD_VALUE)
     if voter.user is None and not (voter.cookie and voter.address):
         raise ValidationError("Log in to vote.")
-    if _banned(voter):
-        raise ValidationError(BANNED)
     with transaction.atomic(), connection.cursor() as cursor:
-        comment = _locked(cursor, comment_pk)
+        comment, bans_in_force = _locked(cursor, comment_pk)
+        if bans_in_force and _banned(voter):
+            raise ValidationError(BANNED)
         if comment is None or not comment.is_visible or not comment.article.is_published:
             raise ValidationError(NOT_VOTABLE)
         if not comment.article.accepts_comments:
@@ -207,9 +212,7 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
         elif value:
             user_id = voter.user.pk if voter.user is not None else None
             cookie, address = ("", "") if user_id else (voter.cookie, voter.address)
-            cursor.execute(
-                _INSERT, [comment_pk, user_id, cookie, address, value, True, timezone.now()]
-            )
+            cursor.execute(_INSERT, [comment_pk, user_id, cookie, address, value, True, _now()])
         if value != before or len(mine) > 1:
             keys = order_keys(ups, downs)
             cursor.execute(_COUNTS, [*keys.values(), comment_pk])

@@ -6,6 +6,7 @@ page for everyone, and the voter sees their own vote at once.
 """
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -97,6 +98,22 @@ def test_a_banned_account_cannot_vote(client, reader, post):
     assert answer.status_code == 403
     assert "banned" in answer.content.decode()
     assert not Vote.objects.exists()
+
+
+def test_a_ban_stops_votes_while_it_lasts(client, reader, post):
+    comment = post("Hello.")
+    ban = Ban.objects.create(user=reader, until=timezone.now() + timedelta(days=1))
+    assert vote(client, comment, "1", HTTP_HX_REQUEST="true").status_code == 403
+    Ban.objects.filter(pk=ban.pk).update(until=timezone.now() - timedelta(seconds=1))
+    assert vote(client, comment, "1", HTTP_HX_REQUEST="true").status_code == 200
+    assert counts(comment) == (1, 0, 1)
+
+
+def test_a_ban_on_someone_else_does_not_stop_a_vote(client, reader, post):
+    comment = post("Hello.")
+    Ban.objects.create(email="troll@example.org")
+    assert vote(client, comment, "1", HTTP_HX_REQUEST="true").status_code == 200
+    assert counts(comment) == (1, 0, 1)
 
 
 def test_a_reader_without_an_account_is_asked_to_log_in(client, post, article):
