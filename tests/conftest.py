@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -99,3 +100,17 @@ def trusted_reader(post, settings):
         return user
 
     return _make
+
+
+@pytest.fixture
+def editor(db):
+    """An account in the Editors group (``make_editor``)."""
+    user = User.objects.create_user("edna", email="edna@example.org", password="pw-edna-123")
+    call_command("make_editor", "edna")
+    return user
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client

@@ -6,7 +6,6 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.core import mail
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -15,19 +14,6 @@ from comments.services import comment_set_status
 
 CHANGELIST = "/admin/comments/comment/"
 QUEUE = "/admin/comments/queuedcomment/"
-
-
-@pytest.fixture
-def editor(db):
-    user = User.objects.create_user("edna", email="edna@example.org", password="pw-edna-123")
-    call_command("make_editor", "edna")
-    return user
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 def run_action(client, action, comments, url=CHANGELIST):

@@ -7,16 +7,15 @@ test shows. (A level check cannot be one: django-mptt moves a reply to the top l
 statements, and PostgreSQL cannot defer a CHECK.)
 """
 
-from io import StringIO
 from types import SimpleNamespace
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from comments.integrity import find_broken_threads
 from comments.models import Comment
+from tests.support.commands import check_comment_trees
 
 
 @pytest.fixture
@@ -46,16 +45,6 @@ def tree_numbers():
 
 def fresh(comment):
     return Comment.objects.get(pk=comment.pk)
-
-
-def check_comment_trees(*args):
-    """Run the command; return its exit status and everything it printed."""
-    out = StringIO()
-    try:
-        call_command("check_comment_trees", *args, stdout=out, no_color=True)
-    except CommandError as error:
-        return error.returncode, f"{out.getvalue()}{error}\n"
-    return 0, out.getvalue()
 
 
 def test_sound_threads_pass(thread):

@@ -9,34 +9,19 @@ recounts; the check command names every comment whose counts disagree with its v
 exits 1, and ``--repair`` recounts them from the votes.
 """
 
-from io import StringIO
-
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
-from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from comments import services, votes
 from comments.admin import CommentAdmin
 from comments.models import Ban, Comment, Vote
+from tests.support.commands import check_comment_trees
 
 CHANGELIST = "/admin/comments/comment/"
 BANS = "/admin/comments/ban/"
-
-
-@pytest.fixture
-def editor(db):
-    user = User.objects.create_user("edna", email="edna@example.org", password="pw-edna-123")
-    call_command("make_editor", "edna")
-    return user
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 @pytest.fixture
@@ -72,16 +57,6 @@ def messages_of(response):
 
 def fresh(comment):
     return Comment.objects.get(pk=comment.pk)
-
-
-def check_comment_trees(*args):
-    """Run the command; return its exit status and everything it printed."""
-    out = StringIO()
-    try:
-        call_command("check_comment_trees", *args, stdout=out, no_color=True)
-    except CommandError as error:
-        return error.returncode, f"{out.getvalue()}{error}\n"
-    return 0, out.getvalue()
 
 
 def test_comment_list_shows_counts_and_pinned_and_sorts_by_score(editor_client, post, readers):
