@@ -74,16 +74,21 @@ def has_personal_view(article, viewer: Viewer) -> bool:
     them and never cached."""
     if viewer.owned_ids or viewer.editor:
         return True
+    # Two indexed lookups (the account's comments, the viewer's votes) rather than one join
+    # over the whole discussion.
+    if viewer.user_id and Comment.objects.filter(article=article, user_id=viewer.user_id).exists():
+        return True
+    votes = viewer_votes(viewer)
+    return votes is not None and votes.filter(comment__article=article).exists()
+
+
+def viewer_votes(viewer: Viewer):
+    """The viewer's votes: by account, or by their voter cookie; None if they can have none."""
     if viewer.user_id:
-        # Two indexed lookups (the account's comments, its votes) rather than one join
-        # over the whole discussion.
-        if Comment.objects.filter(article=article, user_id=viewer.user_id).exists():
-            return True
-        return Vote.objects.filter(user_id=viewer.user_id, comment__article=article).exists()
+        return Vote.objects.filter(user_id=viewer.user_id)
     if viewer.vote_cookie:
-        votes = Vote.objects.filter(user__isnull=True, cookie=viewer.vote_cookie)
-        return votes.filter(comment__article=article).exists()
-    return False
+        return Vote.objects.filter(user__isnull=True, cookie=viewer.vote_cookie)
+    return None
 
 
 def etag_parts(article, viewer: Viewer, *, order: str, minute: int) -> list:
@@ -111,11 +116,8 @@ def editors_among(rows) -> frozenset[int]:
 
 def votes_of(viewer: Viewer, rows) -> dict[int, int]:
     """The viewer's votes on these comments (no query for a viewer who cannot have any)."""
-    if viewer.user_id:
-        votes = Vote.objects.filter(user_id=viewer.user_id)
-    elif viewer.vote_cookie:
-        votes = Vote.objects.filter(user__isnull=True, cookie=viewer.vote_cookie)
-    else:
+    votes = viewer_votes(viewer)
+    if votes is None:
         return {}
     return dict(votes.filter(comment__in=[row.pk for row in rows]).values_list("comment", "value"))
 
