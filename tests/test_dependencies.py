@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_ONLY = {"pytest", "pytest-django", "playwright", "ruff", "greenlet", "pluggy", "iniconfig"}
+DEV_ONLY |= {"aiosmtpd", "atpublic", "attrs"}  # the SMTP server the mail tests run
 
 
 def pinned(lock: str) -> dict[str, str]:
