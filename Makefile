@@ -6,7 +6,7 @@ PORT ?= 8000
 # Development defaults; the environment overrides them (see README, "Settings").
 export DEBUG ?= 1
 
-.PHONY: run test lint bench serve audit venv runtime migrate demo lock clean
+.PHONY: run test lint bench serve worker audit venv runtime migrate demo lock clean
 
 # Find Python 3.13 (.python-version): pyenv first, then python3.13 on PATH, then any
 # python3 that is at least 3.12.
@@ -43,9 +43,13 @@ migrate: runtime
 demo: migrate
 	$(PY) manage.py load_demo
 
+# The development server, with a task worker beside it (mail is queued by requests and sent
+# by the worker: printed here, with the console backend); Ctrl-C stops both.
 run: demo
 	@echo "Threadline on http://127.0.0.1:$(PORT)/  (DEBUG=$(DEBUG); Ctrl-C stops)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv
 	@if [ -z "$$DATABASE_URL" ]; then \
@@ -61,6 +65,13 @@ serve: runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+# The task worker (sends the mail the app servers queue), as production runs it: DEBUG off,
+# every other setting from the environment, as for `make serve`. Run one or more per host,
+# beside the app servers or on machines of their own; they share the queue in the database.
+worker: export DEBUG := 0
+worker: runtime
+	$(PY) manage.py db_worker --no-reload
 
 # Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md. A quick check:
 # BENCH_SIZES=10,1000 BENCH_QUICK=1 BENCH_OUTPUT=/tmp/bench.md make bench (see bench/run.py).

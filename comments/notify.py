@@ -1,32 +1,30 @@
-"""Email from Threadline: editors hear of reports, authors (who asked) of replies.
+"""Email from Threadline: editors hear of a comment's first report, and authors who asked
+hear of each reply to their comment once that reply is approved.
 
-Subjects carry no text a reader typed, and addresses have passed EmailField validation, so
-no header can be injected. The messages are built here, in the request, from the rows as
-committed; sending them never waits on a mail server (core/mail.py queues them for a
-background thread, which logs a failure). Each function returns how many messages it handed
-over: 0 or 1.
+``comments.services`` calls these inside the transaction that makes the news (a reply
+posted approved or approved by an editor, a first report), and each message is queued in
+the mail outbox (``core.outbox``) in that same transaction: it is sent, later and by a
+worker, if and only if the change commits, and no request waits on a mail server. Each
+message has an idempotency key, so a reply approved twice, or restored after a removal,
+notifies once. Held, spam and removed replies notify nobody.
+
+Messages are plain text with an HTML alternative (templates/comments/mail/), rendered in the
+site's language (``LANGUAGE_CODE``: whoever causes a notification is not its recipient).
+The HTML shows reader text escaped, and comment bodies cleaned by the sanitizer as pages
+show them. No header carries text a reader typed: subjects name the comment's number or
+the article's title (an editor's), addresses have passed EmailField validation, and the
+threading headers are made of numbers. Every reply to one comment names that comment in
+``In-Reply-To`` and ``References``, so mail clients show those replies as one thread.
 """
 
-import logging
-import smtplib
-
 from django.conf import settings
-from django.core.mail import send_mail
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from comments import roles
-
-logger = logging.getLogger(__name__)
-
-
-def _send(subject: str, body: str, recipients: list[str]) -> int:
-    if not recipients:
-        return 0
-    try:
-        return send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except (OSError, smtplib.SMTPException):
-        logger.exception("Could not send %r to %d recipients", subject, len(recipients))
-        return 0
+from core import outbox
 
 
 def editor_addresses() -> list[str]:
@@ -36,19 +34,45 @@ def editor_addresses() -> list[str]:
     return sorted(addresses)
 
 
-def first_report(comment) -> int:
-    """Tell editors that a comment was reported for the first time."""
-    admin_url = settings.SITE_URL + reverse("admin:comments_comment_change", args=[comment.pk])
-    body = (
-        f"A reader reported comment #{comment.pk} on “{comment.article.title}”.\n\n"
-        f"{comment.body}\n\n"
-        f"Review it: {admin_url}\n"
+def _render(template: str, subject: str, context: dict) -> tuple[str, str]:
+    """The plain-text and HTML parts of ``templates/comments/mail/<template>``."""
+    context = {**context, "subject": subject, "language": translation.get_language()}
+    return (
+        render_to_string(f"comments/mail/{template}.txt", context).strip() + "\n",
+        render_to_string(f"comments/mail/{template}.html", context),
     )
-    return _send(f"Comment #{comment.pk} was reported", body, editor_addresses())
 
 
-def reply_posted(reply) -> int:
-    """Tell the author of the comment replied to, if they asked to hear of replies."""
+def first_report(comment) -> int:
+    """Queue a message to each editor: a comment was reported for the first time. Returns
+    how many were queued (none for an editor told of this comment before)."""
+    url = settings.SITE_URL + reverse("admin:comments_comment_change", args=[comment.pk])
+    queued = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("Comment #%(number)s was reported") % {"number": comment.pk}
+        text, html = _render(
+            "report", subject, {"comment": comment, "article": comment.article, "url": url}
+        )
+        for address in editor_addresses():
+            queued += (
+                outbox.queue(
+                    key=f"report:{comment.pk}:{address.lower()}",
+                    kind="report",
+                    recipient=address,
+                    subject=subject,
+                    text=text,
+                    html=html,
+                    headers={"Auto-Submitted": "auto-generated"},
+                )
+                is not None
+            )
+    return queued
+
+
+def reply_approved(reply) -> int:
+    """Queue the message telling the author of the comment ``reply`` answers, if they asked
+    to hear of replies, the reply is visible, and it is not their own. Returns 1 if it was
+    queued, 0 if not (or if it was queued before)."""
     parent = reply.parent
     if parent is None or not parent.notify_replies or not reply.is_visible:
         return 0
@@ -58,9 +82,19 @@ def reply_posted(reply) -> int:
     )
     if not address or own:
         return 0
-    body = (
-        f"{reply.display_author} replied to your comment on “{reply.article.title}”:\n\n"
-        f"{reply.body}\n\n"
-        f"Read it in the discussion: {settings.SITE_URL}{reply.get_absolute_url()}\n"
+    article = reply.article
+    url = settings.SITE_URL + reply.get_absolute_url()
+    thread = outbox.thread_id(f"comment-{parent.pk}")
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = gettext("New reply to your comment on “%(title)s”") % {"title": article.title}
+        text, html = _render("reply", subject, {"reply": reply, "article": article, "url": url})
+    message = outbox.queue(
+        key=f"reply:{reply.pk}:{address.lower()}",
+        kind="reply",
+        recipient=address,
+        subject=subject,
+        text=text,
+        html=html,
+        headers={"In-Reply-To": thread, "References": thread, "Auto-Submitted": "auto-generated"},
     )
-    return _send(f"New reply to your comment on “{reply.article.title}”", body, [address])
+    return int(message is not None)

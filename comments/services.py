@@ -18,7 +18,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from articles.models import Article
-from comments import reports
+from comments import notify, reports
 from comments.bulk import NewSubtree, insert_rows, number_threads
 from comments.locks import (
     lock_comment,
@@ -128,6 +128,7 @@ def comment_create(
         )
         comment.full_clean(exclude=TREE_FIELDS)
         comment.save()
+        notify.reply_approved(comment)  # in the outbox if, and only if, the comment commits
         _changed(article.pk)
         return comment
 
@@ -174,7 +175,9 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
 
     Approve, hold, mark as spam, remove, restore: replies keep their place (a removed
     comment with visible replies shows as "[removed]"). Reports on the comments count as
-    reviewed. One transaction; returns the comments as they now are.
+    reviewed. A reply that becomes approved here notifies its parent's author (once per
+    reply, however often it is approved). One transaction; returns the comments as they
+    now are.
     """
     if status not in Comment.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
@@ -186,9 +189,15 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
             for row in rows:
                 subtree |= Q(tree_id=row.tree_id, lft__gte=row.lft, lft__lt=row.rght)
             targets = Comment.objects.filter(subtree)
-        target_pks = list(targets.values_list("pk", flat=True))
+        before = dict(targets.values_list("pk", "status"))
+        target_pks = list(before)
         Comment.objects.filter(pk__in=target_pks).update(status=status)
         Flag.objects.filter(comment_id__in=target_pks).update(reviewed=True)
+        if status == Comment.Status.APPROVED:
+            approved = [pk for pk, was in before.items() if was != status]
+            replies = Comment.objects.filter(pk__in=approved, parent__isnull=False)
+            for reply in replies.select_related("article", "user", "parent__user"):
+                notify.reply_approved(reply)
         for article_id in sorted({row.article_id for row in rows}):
             _changed(article_id)
         return list(Comment.objects.filter(pk__in=target_pks).order_by("tree_id", "lft"))
@@ -206,7 +215,8 @@ def comment_set_status(*, comment: Comment, status: str) -> Comment:
 def comment_flag(
     *, comment: Comment, reporter: str, reason: str, text: str = "", user=None, ip_address=None
 ) -> tuple[Flag, bool]:
-    """Record a reader's report; returns the report and whether it is the comment's first.
+    """Record a reader's report; returns the report and whether it is the comment's first,
+    of which editors are told by mail (queued in this transaction).
 
     Each report weighs what ``comments.reports`` says its reporter's standing is worth; when
     the open reports of an approved comment weigh ``COMMENTS_FLAG_THRESHOLD`` it is held
@@ -235,6 +245,8 @@ def comment_flag(
         flag.full_clean()
         flag.save()
         open_weight, count = reports.tally(fresh.pk)
+        if count == 1:
+            notify.first_report(fresh)
         if reports.hides(open_weight):
             fresh.status = Comment.Status.PENDING
             fresh.save(update_fields=["status"])

@@ -10,13 +10,12 @@ import contextlib
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from comments import defences, notify, ownership, policy, selectors, services
+from comments import defences, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
 from comments.http import int_param, order_of, reader_key, see_other, viewer_for
 from comments.nodes import edit_minutes_left
@@ -98,7 +97,6 @@ def comment_post(request, slug):
         comment, status = _post(request, article, form)
         if comment is not None:
             ownership.remember(request, comment)
-            transaction.on_commit(lambda: notify.reply_posted(comment))
             if request.htmx:
                 return _comment_fragment(request, comment, status=201)
             return see_other(f"{article.get_absolute_url()}#comment-{comment.pk}")
@@ -144,14 +142,15 @@ def _post(request, article, form):
 
 
 def comment_report(request, pk):
-    """A reader reports a comment (once per reader); editors hear of the first report."""
+    """A reader reports a comment (once per reader); editors hear of the first report (the
+    service queues their mail)."""
     comment = selectors.visible_comment(pk)
     if comment is None:
         raise Http404("No comment here.")
     form = FlagForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _, first = services.comment_flag(
+            services.comment_flag(
                 comment=comment,
                 reporter=reader_key(request),
                 reason=form.cleaned_data["reason"],
@@ -162,8 +161,6 @@ def comment_report(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            if first:
-                transaction.on_commit(lambda: notify.first_report(comment))
             messages.success(request, "Thank you for the report. An editor will look at it.")
             return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     return render(request, "comments/report.html", {"form": form, "comment": comment})

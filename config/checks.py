@@ -47,3 +47,28 @@ def check_readers_are_told_apart(app_configs=None, databases=None, **kwargs):
             id="config.W001",
         )
     ]
+
+
+NON_PRODUCTION_MAILERS = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "dummy", "filebased", "locmem")
+}
+
+
+@checks.register(checks.Tags.mail, deploy=True)
+def check_outgoing_mail(app_configs=None, **kwargs):
+    """Refuse a development mail backend for the mail the worker sends.
+
+    Django's own check (mail.E001) looks at the ``default`` mailer, which here is always
+    the outbox; what leaves the machine goes through ``outgoing`` (``EMAIL_BACKEND``).
+    """
+    backend = settings.MAILERS.get("outgoing", {}).get("BACKEND", "")
+    if backend not in NON_PRODUCTION_MAILERS:
+        return []
+    return [
+        checks.Error(
+            f"EMAIL_BACKEND is a development-only backend ({backend}): no mail would leave.",
+            hint="Use the SMTP backend (the default when DEBUG is off) and set EMAIL_HOST.",
+            id="config.E001",
+        )
+    ]

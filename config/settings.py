@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "mptt",
+    # Before django_tasks_db: core's db_worker (the same worker, plus the outbox sweep)
+    # takes the place of the package's own.
+    "core",
+    "django_tasks_db",
     "articles",
     "comments",
     "accounts",
@@ -186,43 +190,61 @@ STORAGES = {
     },
 }
 
-# Mail: printed to the console in development, sent by SMTP (EMAIL_* variables) otherwise.
-# Mail that leaves the machine is only queued by the "default" mailer; a thread sends it
-# through "outgoing" (core/mail.py), so no request waits on a mail server.
+# Background work: Django's Tasks API on django-tasks-db, whose queue is a table in this
+# database, in every environment (tests included). `make worker` (manage.py db_worker) runs
+# the tasks; several workers, on several machines, share the queue (SELECT ... SKIP LOCKED).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Mail: every message the app sends (notifications, password resets) is only written to the
+# outbox by the "default" mailer, in the transaction of what it tells of; a worker sends it
+# through "outgoing" (core/outbox.py). Printed to the console in development (by the worker
+# `make run` starts), sent by SMTP (EMAIL_* variables) otherwise.
 _mail_backend = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-_outgoing_mailer = {
-    "BACKEND": _mail_backend,
-    "OPTIONS": (
-        {
-            "host": os.environ.get("EMAIL_HOST", "localhost"),
-            "port": env_int("EMAIL_PORT", 587),
-            "username": os.environ.get("EMAIL_HOST_USER", ""),
-            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-            "use_tls": env_bool("EMAIL_USE_TLS", True),
-            # Seconds any one wait on the server may take (connecting, each reply).
-            "timeout": env_int("EMAIL_TIMEOUT", 10),
-        }
-        if _mail_backend.endswith("smtp.EmailBackend")
-        else {}
-    ),
+_email_timeout = env_float("EMAIL_TIMEOUT", 10)
+if _email_timeout <= 0:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be a number of seconds above 0.")
+MAILERS = {
+    "default": {"BACKEND": "core.outbox.OutboxBackend"},
+    "outgoing": {
+        "BACKEND": _mail_backend,
+        "OPTIONS": (
+            {
+                "host": os.environ.get("EMAIL_HOST", "localhost"),
+                "port": env_int("EMAIL_PORT", 587),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                # Seconds any one wait on the server may take (connecting, each reply).
+                "timeout": _email_timeout,
+            }
+            if _mail_backend.endswith("smtp.EmailBackend")
+            else {}
+        ),
+    },
 }
-_LOCAL_MAIL_BACKENDS = {
-    f"django.core.mail.backends.{name}.EmailBackend"
-    for name in ("console", "dummy", "filebased", "locmem")
-}
-MAILERS = (
-    {"default": _outgoing_mailer}
-    if _mail_backend in _LOCAL_MAIL_BACKENDS
-    else {
-        "default": {"BACKEND": "core.mail.BackgroundEmailBackend"},
-        "outgoing": _outgoing_mailer,
-    }
-)
+# Seconds to wait before each retry of a message that could not be sent; one attempt more
+# than there are delays, then the message is given up (state "failed", logged).
+MAIL_RETRY_DELAYS = [
+    int(delay)
+    for delay in env_list("MAIL_RETRY_DELAYS", ["60", "300", "1800", "7200", "21600", "43200"])
+]
+if any(delay < 0 for delay in MAIL_RETRY_DELAYS):
+    raise ImproperlyConfigured("MAIL_RETRY_DELAYS must be seconds, none below 0.")
+# How often each worker looks for mail whose delivery task was lost (a worker killed in
+# the middle of one) and queues it again.
+MAIL_SWEEP_SECONDS = env_float("MAIL_SWEEP_SECONDS", 60)
+if MAIL_SWEEP_SECONDS <= 0:
+    raise ImproperlyConfigured("MAIL_SWEEP_SECONDS must be a number of seconds above 0.")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadline@localhost")
 
 # Security headers. Everything is served from this origin; inline script or style needs a nonce.

@@ -1,7 +1,7 @@
 """Fixtures for every test: an article, posting through the service, a clean cache, the
-spam and flood defences off. Nothing here loads Playwright or the benchmarks: the browser
-fixture, live app servers and the HTTP client are in tests/support/, imported by the test
-modules that need them (tests/test_test_support.py checks this).
+spam and flood defences off, mail through the outbox. Nothing here loads Playwright or the
+benchmarks: the browser fixture, live app servers and the HTTP client are in tests/support/,
+imported by the test modules that need them (tests/test_test_support.py checks this).
 """
 
 import os
@@ -83,6 +83,17 @@ def _defences_off_unless_tested(settings):
     settings.COMMENTS_RATE_LIMIT = "off"
     settings.COMMENTS_PREVIEW_RATE_LIMIT = "off"
     settings.COMMENTS_REFUSE_DUPLICATES = False
+
+
+@pytest.fixture(autouse=True)
+def _mail_through_the_outbox(settings):
+    """Django's test set-up makes every mailer the in-memory one; mail goes through the
+    outbox as in production instead, and the worker's sends land in ``mail.outbox``
+    (tests/support/tasks.py runs the queue)."""
+    settings.MAILERS = {
+        "default": {"BACKEND": "core.outbox.OutboxBackend"},
+        "outgoing": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    }
 
 
 @pytest.fixture

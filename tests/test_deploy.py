@@ -1,7 +1,7 @@
 """Production settings: what a deployment gets when it sets only what it must.
 
 Production is DEBUG unset, a long random SECRET_KEY, ALLOWED_HOSTS and a real mail backend
-(Django 6.1's checks refuse the console backend outside development). With only those,
+for the worker to send through (the deploy check refuses a development one). With only those,
 ``check --deploy`` finds nothing, not even a warning. Each check runs in a fresh process,
 because the settings module reads the environment once, when it is imported.
 """
@@ -81,6 +81,14 @@ def test_production_without_a_secret_key_refuses_to_start(debug):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["console", "locmem"])
+def test_deploy_check_refuses_a_development_mail_backend(backend):
+    env = production_env(EMAIL_BACKEND=f"django.core.mail.backends.{backend}.EmailBackend")
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "config.E001" in result.stderr and "no mail would leave" in result.stderr
 
 
 def test_deploy_check_refuses_a_weak_secret_key():

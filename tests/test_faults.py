@@ -42,6 +42,7 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 from django.urls import reverse
 
+from comments import ownership
 from comments.integrity import find_broken_threads
 from comments.locks import THREAD_LOCK
 from comments.models import Comment
@@ -317,9 +318,13 @@ def test_post_stored_just_before_the_database_goes_away_is_answered_500(
     url = reverse("comment_post", args=[article.slug])
     assert client.post(url, {"body": "First.", "author_name": "Ann"}).status_code == 303
     # Called once the comment is committed; the session is saved after the view returns.
-    monkeypatch.setattr(
-        "comments.notify.reply_posted", lambda comment: _end_this_database_session()
-    )
+    remember = ownership.remember
+
+    def remember_then_lose_the_database(request, comment):
+        remember(request, comment)
+        _end_this_database_session()
+
+    monkeypatch.setattr(ownership, "remember", remember_then_lose_the_database)
     try:
         response = client.post(url, {"body": "Second.", "author_name": "Ann"})
     finally:

@@ -1,134 +1,40 @@
-"""No request waits on mail, so a mail server that hangs holds up nobody.
+"""No request waits on mail, so a mail server that hangs holds up nobody but the worker.
 
-With the SMTP backend pointed at a server that accepts the connection and never answers
+Requests only queue mail (a row in the outbox, in their own transaction); the task worker
+sends it. With the worker stuck on a server that accepted its connection and never answers
 (gunicorn with sync workers, as ``make serve`` runs it), a reply to an author who asked for
-email answers within a second and its poster keeps the right to edit it; a report (mail to
-the editors) and a password reset answer as quickly, and another reader is served meanwhile.
-Mail leaves from a background sender whose every wait is bounded by ``EMAIL_TIMEOUT``; with a
-server that does answer, the mail arrives, after the answer was sent.
+email, a report, a password reset and an editor's approval each answer within a second,
+while the server still holds the worker's connection; the poster keeps the right to edit.
+
+The worker waits on a hanging server at most ``EMAIL_TIMEOUT`` per attempt, records why,
+and schedules the next attempt after the next of ``MAIL_RETRY_DELAYS``; once the server
+answers again, the retry delivers the message. After the last attempt the message is given
+up and logged; a recipient the server refuses for good (5xx) is given up at once.
 """
 
-import socket
-import threading
 import time
-from contextlib import contextmanager, suppress
 
-import pytest
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from comments.models import Comment
-from core import mail
+from core.models import OutboxMessage
 from tests.support.http import Reader
-from tests.support.servers import app_servers
+from tests.support.mail import (
+    is_held,
+    silent_mail_server,
+    smtp_mailers,
+    smtp_server,
+    smtp_settings,
+    wait_until,
+    worker_process,
+)
+from tests.support.servers import app_servers, free_port
+from tests.support.tasks import run_tasks
 
-SMTP = "django.core.mail.backends.smtp.EmailBackend"
 PROMPTLY = 1.0  # seconds: the issue's bound for an answer while the mail server hangs
-
-
-@contextmanager
-def _listener():
-    """A TCP socket on a free port of 127.0.0.1 and a stop flag; both closed at the end."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)  # so the accepting thread sees the stop flag
-    stop = threading.Event()
-    try:
-        yield listener, stop
-    finally:
-        stop.set()
-        listener.close()
-
-
-def _accepted(listener, stop):
-    """Each connection made to ``listener`` until ``stop`` is set."""
-    while not stop.is_set():
-        try:
-            connection, _ = listener.accept()
-        except TimeoutError:
-            continue
-        except OSError:
-            return  # the listener was closed
-        yield connection
-
-
-@contextmanager
-def silent_mail_server():
-    """A server that accepts connections and never sends a byte; yields its port."""
-    held = []
-    with _listener() as (listener, stop):
-        thread = threading.Thread(target=lambda: held.extend(_accepted(listener, stop)))
-        thread.start()
-        try:
-            yield listener.getsockname()[1]
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-            for connection in held:
-                connection.close()
-
-
-class HeldMailServer:
-    """Just enough SMTP to take messages, holding the answer to each message's data until
-    ``release()`` (for at most ten seconds): the mail counts as delivered only then."""
-
-    def __init__(self, listener, stop):
-        self.port = listener.getsockname()[1]
-        self.messages: list[tuple[list[str], str]] = []
-        self.released = threading.Event()
-        self.thread = threading.Thread(target=self._serve, args=(listener, stop))
-
-    def release(self):
-        self.released.set()
-
-    def _serve(self, listener, stop):
-        for connection in _accepted(listener, stop):
-            # A client that gives up (OSError) leaves the server to the next one.
-            with connection, suppress(OSError):
-                connection.settimeout(10)
-                self._converse(connection.makefile("rb"), connection.sendall)
-
-    def _converse(self, lines, send):
-        send(b"220 127.0.0.1 ESMTP test\r\n")
-        recipients = []
-        for line in lines:
-            verb = line[:4].upper()
-            if verb == b"RCPT":
-                recipients.append(line.split(b":", 1)[1].strip(b" <>\r\n").decode())
-            if verb == b"DATA":
-                send(b"354 go ahead\r\n")
-                data = b"".join(iter(lines.readline, b".\r\n")).decode()
-                self.released.wait(timeout=10)
-                self.messages.append((recipients, data))
-                recipients = []
-            if verb == b"QUIT":
-                send(b"221 bye\r\n")
-                return
-            send(b"250 ok\r\n")
-
-
-@contextmanager
-def held_mail_server():
-    with _listener() as (listener, stop):
-        server = HeldMailServer(listener, stop)
-        server.thread.start()
-        try:
-            yield server
-        finally:
-            server.release()
-            stop.set()
-            server.thread.join(timeout=15)
-
-
-def outgoing_smtp(port: int, *, timeout: int) -> dict:
-    """MAILERS as config/settings.py makes them for SMTP: queued, then sent to ``port``."""
-    return {
-        "default": {"BACKEND": "core.mail.BackgroundEmailBackend"},
-        "outgoing": {
-            "BACKEND": SMTP,
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
-        },
-    }
+HANGING = 60  # the worker's EMAIL_TIMEOUT: it is still waiting when the test ends
 
 
 def timed(call, *args, **kwargs):
@@ -138,96 +44,118 @@ def timed(call, *args, **kwargs):
     return result, time.monotonic() - start
 
 
-def test_requests_that_send_mail_answer_promptly_while_the_mail_server_hangs(
-    transactional_db, article, post
+def test_requests_that_send_mail_answer_while_the_worker_is_stuck_on_the_mail_server(
+    transactional_db, article, post, editor
 ):
     parent = post("Tell me", name="Ann", author_email="ann@example.org", notify_replies=True)
+    held = post("Held for review", parent=parent, name="Cy", status=Comment.Status.PENDING)
     User.objects.create_user("cy", "cy@example.org", "pw-cy-12345")
     with (
-        silent_mail_server() as mail_port,
+        silent_mail_server() as (mail_port, connections),
+        worker_process(grace=0, **smtp_settings(mail_port, timeout=HANGING)) as worker,
         app_servers(
             workers=2,
             threads=1,  # sync workers: a request stuck on mail would hold a whole worker
-            EMAIL_BACKEND=SMTP,
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=mail_port,
-            EMAIL_USE_TLS="0",
-            EMAIL_TIMEOUT="2",
-            COMMENTS_MODERATOR_EMAILS="edna@example.org",
+            **smtp_settings(mail_port, timeout=HANGING),
+            COMMENTS_MODERATOR_EMAILS="desk@example.org",
         ) as (server,),
     ):
-        poster = Reader(server.url, article, name="Bo", timeout=5)
-        other = Reader(server.url, article, name="Cy", timeout=5)
-        for _ in range(4):  # both workers have drawn the page once
-            assert poster.read_page().status == 200
+        poster = Reader(server.url, article, name="Bo", timeout=30)
+        desk = Reader(server.url, article, name="Edna", timeout=30)
+        desk.sign_in(editor)
+        for reader in (poster, desk, poster, desk):  # both workers have drawn the page
+            assert reader.read_page().status == 200
 
         answer, seconds = timed(poster.post, "Here you go", parent=parent.pk)
         assert answer.status == 303, answer
         assert seconds < PROMPTLY
-        edit = poster.get(reverse("comment_edit", args=[answer.comment_id]))
-        assert edit.status == 200, edit
-        assert "Here you go" in edit.text
+        assert wait_until(lambda: connections), "the worker never reached the mail server"
 
         report_url = reverse("comment_report", args=[parent.pk])
-        report, seconds = timed(poster.submit, report_url, {"reason": "spam"})
-        assert report.status == 303, report
-        assert seconds < PROMPTLY
-
-        reset, seconds = timed(
+        report, report_seconds = timed(poster.submit, report_url, {"reason": "spam"})
+        reset, reset_seconds = timed(
             poster.submit, reverse("password_reset"), {"email": "cy@example.org"}
         )
-        assert reset.status == 302, reset
-        assert seconds < PROMPTLY
+        approve_url = reverse("admin:comments_queue_decide", args=[held.pk, "approve"])
+        approval, approval_seconds = timed(desk.submit, approve_url, {})
+        edit = poster.get(reverse("comment_edit", args=[answer.comment_id]))
 
-        page, seconds = timed(other.read_page)
-        assert page.status == 200, page
-        assert seconds < PROMPTLY
-    assert Comment.objects.filter(body="Here you go").count() == 1
+        # Every answer came while the worker still waited on the server's greeting.
+        assert worker.poll() is None
+        assert len(connections) == 1 and is_held(connections[0])
+        assert (report.status, reset.status, approval.status) == (303, 302, 302)
+        assert max(report_seconds, reset_seconds, approval_seconds) < PROMPTLY
+        assert edit.status == 200 and "Here you go" in edit.text
+    assert Comment.objects.get(pk=held.pk).status == Comment.Status.APPROVED
+    queued = sorted(OutboxMessage.objects.values_list("kind", "recipient"))
+    assert queued == [
+        ("mail", "cy@example.org"),
+        ("reply", "ann@example.org"),
+        ("reply", "ann@example.org"),
+        ("report", "desk@example.org"),
+        ("report", "edna@example.org"),
+    ]
 
 
-def test_a_reply_is_mailed_after_the_answer_and_arrives(
-    transactional_db, client, article, post, settings
+def test_a_hanging_server_costs_one_timeout_then_the_retry_is_scheduled(
+    client, article, post, settings
 ):
+    settings.MAIL_RETRY_DELAYS = [300, 1800]
     parent = post("Tell me", name="Ann", author_email="ann@example.org", notify_replies=True)
-    with held_mail_server() as server:
-        settings.MAILERS = outgoing_smtp(server.port, timeout=5)
-        response = client.post(
-            reverse("comment_post", args=[article.slug]),
-            {"body": "Here you go", "parent": parent.pk, "author_name": "Bo"},
-        )
-        assert response.status_code == 303
-        assert server.messages == []  # the server has not taken it yet
-        server.release()
-        assert mail.drain(timeout=10)
-    [(recipients, data)] = server.messages
+    with silent_mail_server() as (port, connections):
+        settings.MAILERS = smtp_mailers(port, timeout=1)
+        post("Here you go", parent=parent, name="Bo")
+        assert run_tasks() == 1
+        assert len(connections) == 1
+    message = OutboxMessage.objects.get()
+    assert message.state == OutboxMessage.State.PENDING and message.attempts == 1
+    assert "timed out" in message.last_error
+    retry = DBTaskResult.objects.get(status="READY")
+    assert retry.args_kwargs["args"] == [message.pk]
+    assert retry.run_after == message.next_attempt_at
+    assert 299 <= (message.next_attempt_at - message.created_at).total_seconds() <= 301 + 5
+    assert run_tasks() == 0  # not due yet: nothing is sent early
+
+
+def test_once_the_server_answers_the_retry_delivers_the_message(article, post, settings):
+    settings.MAIL_RETRY_DELAYS = [0]
+    parent = post("Tell me", name="Ann", author_email="ann@example.org", notify_replies=True)
+    settings.MAILERS = smtp_mailers(free_port())  # nothing listens there
+    post("Here you go", parent=parent, name="Bo")
+    with smtp_server() as mailbox:
+        assert run_tasks(limit=1) == 1  # refused: the retry is due at once
+        assert OutboxMessage.objects.get().attempts == 1
+        settings.MAILERS = smtp_mailers(mailbox.port)
+        assert run_tasks() == 1
+    [(recipients, received)] = mailbox.messages
     assert recipients == ["ann@example.org"]
-    assert "Bo replied" in data and "Here you go" in data
+    message = OutboxMessage.objects.get()
+    assert (message.state, message.attempts, message.last_error) == ("sent", 2, "")
+    assert received["Message-ID"] == message.message_id
 
 
-def test_mail_to_a_server_that_never_answers_is_given_up_and_logged(settings, caplog):
-    with silent_mail_server() as port:
-        settings.MAILERS = outgoing_smtp(port, timeout=1)
-        assert send_mail("Hello", "Are you there?", None, ["ann@example.org"]) == 1
-        assert mail.drain(timeout=5)  # the sender is free for the next message
-    assert "Could not send 'Hello' to 1 recipients" in caplog.text
+def test_after_the_last_attempt_the_message_is_given_up_and_logged(article, post, settings, caplog):
+    settings.MAIL_RETRY_DELAYS = [0, 0]
+    settings.MAILERS = smtp_mailers(free_port())
+    parent = post("Tell me", name="Ann", author_email="ann@example.org", notify_replies=True)
+    post("Here you go", parent=parent, name="Bo")
+    assert run_tasks() == 3
+    message = OutboxMessage.objects.get()
+    assert (message.state, message.attempts) == ("failed", 3)
+    assert "ConnectionRefusedError" in message.last_error
+    assert f"Gave up on outbox message {message.pk} (reply) after 3 attempts" in caplog.text
+    assert "ann@example.org" not in caplog.text  # logs name messages, not readers
 
 
-@pytest.fixture
-def queue_of_one(monkeypatch):
-    """The sender's queue holds one message (a new queue and thread, for this test)."""
-    monkeypatch.setattr(mail, "QUEUE_SIZE", 1)
-    mail._forget_queue()
-    yield
-    assert mail.drain(timeout=10)
-    mail._forget_queue()  # the next test gets a queue of the usual size
-
-
-def test_when_the_queue_is_full_mail_is_dropped_and_logged_without_waiting(
-    settings, caplog, queue_of_one
-):
-    with silent_mail_server() as port:
-        settings.MAILERS = outgoing_smtp(port, timeout=1)
-        sent = [send_mail(f"Hello {n}", "Hi", None, ["ann@example.org"]) for n in range(3)]
-        assert sent[0] == 1 and 0 in sent  # one in the sender's hands, one waits at most
-        assert "Mail queue full: dropped 'Hello " in caplog.text
-        assert mail.drain(timeout=10)
+def test_a_recipient_refused_for_good_is_given_up_at_once(article, post, settings):
+    parent = post("Tell me", name="Ann", author_email="gone@example.org", notify_replies=True)
+    with smtp_server() as mailbox:
+        mailbox.refuse("gone@example.org")
+        settings.MAILERS = smtp_mailers(mailbox.port)
+        post("Here you go", parent=parent, name="Bo")
+        assert run_tasks() == 1
+    message = OutboxMessage.objects.get()
+    assert (message.state, message.attempts) == ("failed", 1)
+    assert "550" in message.last_error
+    assert mailbox.messages == []
+    assert not DBTaskResult.objects.filter(status="READY").exists()

@@ -1,0 +1,23 @@
+"""The outbox in the admin, read-only: what was sent, what waits and why (for superusers;
+editors are given no permission on it, since it holds readers' addresses)."""
+
+from django.contrib import admin
+
+from core.models import OutboxMessage
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "recipient", "state", "attempts", "next_attempt_at"]
+    list_filter = ["state", "kind", "created_at"]
+    search_fields = ["key", "recipient", "message_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
