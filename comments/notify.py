@@ -8,10 +8,10 @@ worker, if and only if the change commits, and no request waits on a mail server
 message has an idempotency key, so a reply approved twice, or restored after a removal,
 notifies once. Held, spam and removed replies notify nobody.
 
-Messages are plain text with an HTML alternative (templates/comments/mail/), rendered in the
-site's language (``LANGUAGE_CODE``: whoever causes a notification is not its recipient).
-The HTML shows reader text escaped, and comment bodies cleaned by the sanitizer as pages
-show them. No header carries text a reader typed: subjects name the comment's number or
+Messages are plain text (written here) with an HTML alternative (templates/comments/mail/),
+in the site's language (``LANGUAGE_CODE``: whoever causes a notification is not its
+recipient). The HTML shows reader text escaped, and comment bodies cleaned by the sanitizer
+as pages show them. No header carries text a reader typed: subjects name the comment's number or
 the article's title (an editor's), addresses have passed EmailField validation, and the
 threading headers are made of numbers. Every reply to one comment names that comment in
 ``In-Reply-To`` and ``References``, so mail clients show those replies as one thread.
@@ -34,13 +34,16 @@ def editor_addresses() -> list[str]:
     return sorted(addresses)
 
 
-def _render(template: str, subject: str, context: dict) -> tuple[str, str]:
-    """The plain-text and HTML parts of ``templates/comments/mail/<template>``."""
+def _html(template: str, subject: str, context: dict) -> str:
+    """The HTML part, from ``templates/comments/mail/<template>.html`` (autoescaped)."""
     context = {**context, "subject": subject, "language": translation.get_language()}
-    return (
-        render_to_string(f"comments/mail/{template}.txt", context).strip() + "\n",
-        render_to_string(f"comments/mail/{template}.html", context),
-    )
+    return render_to_string(f"comments/mail/{template}.html", context)
+
+
+def _text(*paragraphs: str) -> str:
+    """The plain-text part, put together here: plain text needs no escaping, which a
+    template would apply."""
+    return "\n\n".join(paragraphs) + "\n"
 
 
 def first_report(comment) -> int:
@@ -50,7 +53,13 @@ def first_report(comment) -> int:
     queued = 0
     with translation.override(settings.LANGUAGE_CODE):
         subject = gettext("Comment #%(number)s was reported") % {"number": comment.pk}
-        text, html = _render(
+        text = _text(
+            gettext("A reader reported comment #%(number)s on “%(title)s”.")
+            % {"number": comment.pk, "title": comment.article.title},
+            comment.body,
+            gettext("Review it: %(url)s") % {"url": url},
+        )
+        html = _html(
             "report", subject, {"comment": comment, "article": comment.article, "url": url}
         )
         for address in editor_addresses():
@@ -87,7 +96,13 @@ def reply_approved(reply) -> int:
     thread = outbox.thread_id(f"comment-{parent.pk}")
     with translation.override(settings.LANGUAGE_CODE):
         subject = gettext("New reply to your comment on “%(title)s”") % {"title": article.title}
-        text, html = _render("reply", subject, {"reply": reply, "article": article, "url": url})
+        text = _text(
+            gettext("%(author)s replied to your comment on “%(title)s”:")
+            % {"author": reply.display_author, "title": article.title},
+            reply.body,
+            gettext("Read it in the discussion: %(url)s") % {"url": url},
+        )
+        html = _html("reply", subject, {"reply": reply, "article": article, "url": url})
     message = outbox.queue(
         key=f"reply:{reply.pk}:{address.lower()}",
         kind="reply",
