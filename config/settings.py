@@ -246,6 +246,10 @@ MAIL_SWEEP_SECONDS = env_float("MAIL_SWEEP_SECONDS", 60)
 if MAIL_SWEEP_SECONDS <= 0:
     raise ImproperlyConfigured("MAIL_SWEEP_SECONDS must be a number of seconds above 0.")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadline@localhost")
+# The hour (0-23, in TIME_ZONE) from which a worker queues the day's digests (core/daily.py).
+MAIL_DIGEST_HOUR = env_int("MAIL_DIGEST_HOUR", 7)
+if not 0 <= MAIL_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("MAIL_DIGEST_HOUR must be an hour from 0 to 23.")
 
 # Security headers. Everything is served from this origin; inline script or style needs a nonce.
 SECURE_CSP = {

@@ -1,9 +1,10 @@
 """The outbox in the admin, read-only: what was sent, what waits and why (for superusers;
-editors are given no permission on it, since it holds readers' addresses)."""
+editors are given no permission on it, since it holds readers' addresses); and when each
+daily task (the digests) was enqueued."""
 
 from django.contrib import admin
 
-from core.models import OutboxMessage
+from core.models import DailyRun, OutboxMessage
 
 
 @admin.register(OutboxMessage)
@@ -20,4 +21,17 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DailyRun)
+class DailyRunAdmin(admin.ModelAdmin):
+    list_display = ["day", "name", "enqueued_at", "task_id"]
+    list_filter = ["name"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

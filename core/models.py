@@ -25,7 +25,11 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("given up")
 
     key = models.CharField(_("idempotency key"), max_length=400, unique=True)
-    kind = models.CharField(_("kind"), max_length=40, help_text=_('"reply", "report", "mail"'))
+    kind = models.CharField(
+        _("kind"),
+        max_length=40,
+        help_text=_('"reply", "follow", "digest", "report", "moderation", "confirm", "mail"'),
+    )
     recipient = models.EmailField(_("recipient"))
     from_email = models.CharField(_("from"), max_length=320)
     subject = models.TextField(_("subject"))
@@ -91,3 +95,22 @@ class OutboxMessage(models.Model):
         if self.html:
             message.attach_alternative(self.html, "text/html")
         return message
+
+
+class DailyRun(models.Model):
+    """A once-a-day task (``core.daily``), enqueued for one day. The database holds one row
+    per task and day, so however many workers find the task due, one of them enqueues it."""
+
+    name = models.CharField(_("task"), max_length=100)
+    day = models.DateField(_("day"))
+    enqueued_at = models.DateTimeField(_("enqueued"), default=timezone.now)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-day", "name"]
+        verbose_name = _("daily task run")
+        verbose_name_plural = _("daily task runs")
+        constraints = [models.UniqueConstraint(fields=["name", "day"], name="daily_run_once")]
+
+    def __str__(self):
+        return f"{self.name} for {self.day.isoformat()}"

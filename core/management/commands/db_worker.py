@@ -1,4 +1,4 @@
-"""``manage.py db_worker``: django-tasks-db's worker, plus the outbox sweep.
+"""``manage.py db_worker``: django-tasks-db's worker, plus the outbox sweep and the daily tasks.
 
 This command takes the place of the package's own (``core`` comes before
 ``django_tasks_db`` in ``INSTALLED_APPS``), with the same options, so every worker,
@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
-from core import outbox
+from core import daily, outbox
 
 logger = logging.getLogger("core.outbox")
 
@@ -29,6 +29,7 @@ def sweep() -> None:
     """One sweep; a database that cannot be reached now is tried again at the next one."""
     try:
         outbox.recover()
+        daily.enqueue_due()
     except DatabaseError:
         logger.exception("The outbox sweep could not reach the database")
     finally:
