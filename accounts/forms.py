@@ -1,9 +1,11 @@
-"""The log-in forms of the site and of the admin, throttled (see accounts/throttle.py), and
-the sign-up form."""
+"""The log-in forms of the site and of the admin, throttled (see accounts/throttle.py), the
+sign-up form, and the form that changes an account's email address."""
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts import throttle
 from core import names
@@ -33,12 +35,48 @@ class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
     pass
 
 
+def email_field():
+    return forms.EmailField(
+        label=gettext_lazy("Email address"),
+        max_length=254,
+        help_text=gettext_lazy(
+            "We send a link to confirm it, and write nothing else to it until you follow "
+            "that link: then you can hear of replies and follow discussions. Never shown."
+        ),
+        error_messages={"required": gettext_lazy("Give an email address for your account.")},
+    )
+
+
 class SignupForm(UserCreationForm):
     """Sign-up. A username must have a letter and must not look like a reserved word nor like
-    another account's username (core/names.py: the same rules as readers' names)."""
+    another account's username (core/names.py: the same rules as readers' names). An email
+    address is required; it is not stored on the account until it is confirmed
+    (``Meta.fields`` leaves it out), only mailed a link (accounts/views.py)."""
+
+    email = email_field()
+    field_order = ["username", "email", "password1", "password2"]
 
     def clean_username(self):
         username = super().clean_username()  # None: taken, the error is already on the form
         if username and (refusal := names.refusal(username)):
             raise ValidationError(refusal)
         return username
+
+
+class EmailForm(forms.Form):
+    """A new address for an account: kept apart until confirmed."""
+
+    email = email_field()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["email"].label = (
+            gettext_lazy("New email address") if user.email else gettext_lazy("Email address")
+        )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if email == self.user.email.strip().lower():
+            raise ValidationError(gettext("That is already your account's address."))
+        return email

@@ -1,15 +1,20 @@
 from functools import wraps
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods
 
 from accounts import throttle
-from accounts.forms import LoginForm, SignupForm
+from accounts.forms import EmailForm, LoginForm, SignupForm
+from subscriptions import services as subscriptions
 
 
 def safe_next(request, fallback="/"):
@@ -53,8 +58,13 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         refusal = throttle.signup_refusal(request)
         if refusal is None:
-            user = form.save()
+            with transaction.atomic():  # the account and its confirmation mail, or neither
+                user = form.save()
+                sent = subscriptions.request_confirmation(
+                    email=form.cleaned_data["email"], user=user
+                )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _confirmation_message(form.cleaned_data["email"], sent))
             return redirect(safe_next(request))
         form.add_error(None, refusal)
         status = 429
@@ -64,3 +74,31 @@ def signup(request):
         {"form": form, "next": safe_next(request, "")},
         status=status,
     )
+
+
+def _confirmation_message(email: str, sent: bool) -> str:
+    if sent:
+        return gettext(
+            "We sent a link to %(email)s: follow it to confirm the address. Until then we "
+            "write nothing to it."
+        ) % {"email": email}
+    return gettext(
+        "A link to confirm %(email)s was sent today already: follow the one in that email "
+        "(it may take a few minutes to arrive), or ask again tomorrow."
+    ) % {"email": email}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_address(request):
+    """The account's address, and a form for a new one. A new address is only mailed a
+    link: the current one keeps receiving everything until that link is followed."""
+    form = EmailForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        sent = subscriptions.request_confirmation(email=email, user=request.user)
+        messages.success(request, _confirmation_message(email, sent))
+        response = HttpResponseRedirect(request.path)
+        response.status_code = 303
+        return response
+    return render(request, "registration/email.html", {"form": form})

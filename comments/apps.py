@@ -12,11 +12,15 @@ class CommentsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from comments import roles, services, votes
+        from comments import digests, roles, services, votes
         from comments.checks import check_default_order, check_rate_settings
+        from core import daily
 
         checks.register(check_rate_settings)
         checks.register(check_default_order)
+        # The workers enqueue these once a day (core/daily.py).
+        daily.register("comments.digests", digests.send_digests)
+        daily.register("comments.moderator_digest", digests.send_moderator_digest)
 
         def editors_group(sender, **kwargs):
             roles.ensure_editors_group()

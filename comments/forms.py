@@ -1,5 +1,7 @@
 from django import forms
 from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext
 
 from comments import defences, services
 from comments.models import Comment, Flag
@@ -49,7 +51,6 @@ class CommentForm(forms.Form):
     notify_replies = forms.BooleanField(
         label="Notify me when someone replies",
         required=False,
-        help_text="By email: to the address above, or your account's.",
     )
     # Spam defences: a field people never see nor fill, and when the form was shown.
     website = forms.CharField(label="Leave this empty", required=False)
@@ -60,13 +61,28 @@ class CommentForm(forms.Form):
         kwargs.setdefault("auto_id", f"id_reply{reply_to}_%s" if reply_to else "id_%s")
         super().__init__(data, **kwargs)
         self.article = article
+        self.address_link = None  # (url, text) after the "Notify me" help, for an account
         if user.is_authenticated:
             del self.fields["author_name"]
             del self.fields["author_email"]
+        self.fields["notify_replies"].help_text = self._notify_help(user)
         self.fields["website"].widget.attrs.update(autocomplete="off", tabindex="-1")
         self.initial.setdefault("shown_at", defences.form_token())
         if not settings.COMMENTS_HONEYPOT:
             del self.fields["website"]
+
+    def _notify_help(self, user) -> str:
+        """Says plainly where replies are mailed, and that we write only to a confirmed
+        address (subscriptions/)."""
+        if not user.is_authenticated:
+            return gettext(
+                "By email, to the address above. We'll only write once you confirm your "
+                "address: the first email asks you to, unless you have confirmed it before."
+            )
+        if user.email:
+            return gettext("By email, to your account's address.")
+        self.address_link = (reverse("account_email"), gettext("Your email address"))
+        return gettext("Add and confirm an email address on your account page to hear of replies:")
 
     def clean_author_name(self):
         """The name in its normal form (``core.names``): what is stored and shown. Refused
@@ -75,6 +91,14 @@ class CommentForm(forms.Form):
         if refusal := names.refusal(name):
             raise forms.ValidationError(refusal)
         return name
+
+    def clean(self):
+        """A guest who ticks "Notify me" must give an address (an account has its own)."""
+        data = super().clean()
+        wanted = data.get("notify_replies") and "author_email" in self.fields
+        if wanted and not data.get("author_email") and not self.has_error("author_email"):
+            self.add_error("author_email", gettext("Give your email address to hear of replies."))
+        return data
 
     def clean_parent(self):
         raw = self.cleaned_data["parent"].strip()

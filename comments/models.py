@@ -95,6 +95,9 @@ class Comment(MPTTModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted by author"), null=True, blank=True, editable=False)
+    # When the comment was first approved (posted so, or by an editor): a digest lists the
+    # comments approved since the previous one (comments/digests.py).
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.APPROVED, db_index=True
     )
@@ -128,6 +131,11 @@ class Comment(MPTTModel):
         indexes = [
             models.Index(fields=["article", "tree_id", "lft"], name="comment_thread_page_idx"),
             models.Index(fields=["status", "created_at"], name="comment_status_created_idx"),
+            models.Index(
+                fields=["approved_at"],
+                condition=Q(approved_at__isnull=False),
+                name="comment_approved_idx",
+            ),
             # A page's top-level threads, and the numbering of a later page's first one.
             models.Index(
                 fields=["article", "tree_id"],

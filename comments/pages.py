@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 
-from comments import ownership, selectors, votes
+from comments import following, ownership, selectors, votes
 from comments.forms import CommentForm
 from comments.http import ORDER_COOKIE, VOTED, int_param, order_of, viewer_for
 
@@ -63,6 +63,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
         "cache_version": (
             f"{article.discussion_version}.{votes.scores_key(article)}" if cacheable else None
         ),
+        "follow": following.follow_control(request, article),
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
@@ -96,6 +97,7 @@ def _etag(request, article) -> str:
     parts += [
         votes.scores_key(article),
         request.session.get(VOTED),
+        following.etag_part(request, article),  # the follow control, the form's mail hint
         request.GET.urlencode(),
         request.META.get("CSRF_COOKIE", ""),
         request.htmx.target if request.htmx else "",

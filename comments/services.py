@@ -14,7 +14,7 @@ inside their own locked write and leave the reports open for the editor to decid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from articles.models import Article
@@ -124,11 +124,12 @@ def comment_create(
             body_html=render_comment(body),
             ip_address=ip_address,
             status=status,
+            approved_at=timezone.now() if status == Comment.Status.APPROVED else None,
             notify_replies=notify_replies,
         )
         comment.full_clean(exclude=TREE_FIELDS)
         comment.save()
-        notify.reply_approved(comment)  # in the outbox if, and only if, the comment commits
+        notify.comment_approved(comment)  # in the outbox if, and only if, the comment commits
         _changed(article.pk)
         return comment
 
@@ -175,9 +176,9 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
 
     Approve, hold, mark as spam, remove, restore: replies keep their place (a removed
     comment with visible replies shows as "[removed]"). Reports on the comments count as
-    reviewed. A reply that becomes approved here notifies its parent's author (once per
-    reply, however often it is approved). One transaction; returns the comments as they
-    now are.
+    reviewed. A comment that becomes approved here is news (``notify.comment_approved``:
+    its parent's author, the discussion's followers; once per comment, however often it is
+    approved). One transaction; returns the comments as they now are.
     """
     if status not in Comment.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
@@ -195,9 +196,12 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
         Flag.objects.filter(comment_id__in=target_pks).update(reviewed=True)
         if status == Comment.Status.APPROVED:
             approved = [pk for pk, was in before.items() if was != status]
-            replies = Comment.objects.filter(pk__in=approved, parent__isnull=False)
-            for reply in replies.select_related("article", "user", "parent__user"):
-                notify.reply_approved(reply)
+            Comment.objects.filter(pk__in=approved, approved_at__isnull=True).update(
+                approved_at=timezone.now()
+            )
+            news = Comment.objects.filter(pk__in=approved).order_by("tree_id", "lft")
+            for comment in news.select_related("article", "user", "parent__user"):
+                notify.comment_approved(comment)
         for article_id in sorted({row.article_id for row in rows}):
             _changed(article_id)
         return list(Comment.objects.filter(pk__in=target_pks).order_by("tree_id", "lft"))
@@ -394,6 +398,11 @@ def comments_import(
                     count += 1
                     stack.extend((reply, row.pk) for reply in reversed(node.replies))
         if count:
+            # Imported comments were approved at the source, not here: dated so, no digest
+            # lists them as new.
+            Comment.objects.filter(
+                article=article, status=Comment.Status.APPROVED, approved_at__isnull=True
+            ).update(approved_at=F("created_at"))
             _changed(article.pk)
         return count
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from comments import pages, views, vote_views
+from comments import following, pages, views, vote_views
 from comments.feeds import ArticleCommentsFeed, SiteCommentsFeed
 
 urlpatterns = [
@@ -8,6 +8,14 @@ urlpatterns = [
     path("articles/<slug:slug>/", pages.article_detail, name="article_detail"),
     path("articles/<slug:slug>/comments/", views.comment_post, name="comment_post"),
     path("articles/<slug:slug>/feed/", ArticleCommentsFeed(), name="article_feed"),
+    path("articles/<slug:slug>/follow/", following.article_follow, name="article_follow"),
+    path("notifications/", following.notifications, name="notifications"),
+    path(
+        "notifications/<str:token>/",
+        following.manage_notifications,
+        name="manage_notifications",
+    ),
+    path("unsubscribe/<str:token>/", following.unsubscribe, name="unsubscribe"),
     path("feeds/comments/", SiteCommentsFeed(), name="comments_feed"),
     path("comments/<int:pk>/", pages.comment_permalink, name="comment_permalink"),
     path("comments/<int:pk>/thread/", pages.comment_subtree, name="comment_thread"),

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "core",
     "django_tasks_db",
     "articles",
+    "subscriptions",
     "comments",
     "accounts",
     "config",  # the deployment's system checks (config/checks.py)
@@ -246,6 +247,10 @@ MAIL_SWEEP_SECONDS = env_float("MAIL_SWEEP_SECONDS", 60)
 if MAIL_SWEEP_SECONDS <= 0:
     raise ImproperlyConfigured("MAIL_SWEEP_SECONDS must be a number of seconds above 0.")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "threadline@localhost")
+# Days a link to confirm an email address works (subscriptions/tokens.py).
+MAIL_CONFIRM_DAYS = env_int("MAIL_CONFIRM_DAYS", 3)
+if MAIL_CONFIRM_DAYS < 1:
+    raise ImproperlyConfigured("MAIL_CONFIRM_DAYS must be a whole number of days, at least 1.")
 # The hour (0-23, in TIME_ZONE) from which a worker queues the day's digests (core/daily.py).
 MAIL_DIGEST_HOUR = env_int("MAIL_DIGEST_HOUR", 7)
 if not 0 <= MAIL_DIGEST_HOUR <= 23:
@@ -309,6 +314,9 @@ COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0)  # 0: never
 COMMENTS_FLAG_THRESHOLD = env_int("COMMENTS_FLAG_THRESHOLD", 3)
 COMMENTS_FLAG_TRUSTED_AGE_DAYS = env_int("COMMENTS_FLAG_TRUSTED_AGE_DAYS", 7)
 COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS", [])
+# A daily mail to editors (and COMMENTS_MODERATOR_EMAILS) summing up the moderation queue,
+# on days it is not empty (comments/digests.py).
+COMMENTS_MODERATOR_DIGEST = env_bool("COMMENTS_MODERATOR_DIGEST", False)
 # Spam and flood defences; each has an "off" value for load tests.
 COMMENTS_HONEYPOT = env_bool("COMMENTS_HONEYPOT", True)
 COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)  # 0: off

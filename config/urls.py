@@ -38,6 +38,7 @@ handler400 = bad_request
 urlpatterns = [
     path("", include("comments.urls")),
     path("accounts/", include("accounts.urls")),
+    path("email/", include("subscriptions.urls")),
     path("admin/login/", admin_login),  # the admin's log-in, throttled
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),

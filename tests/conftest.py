@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from comments.services import comment_create
+from subscriptions.models import Address
 
 
 def pytest_collection_modifyitems(config, items):
@@ -94,6 +95,20 @@ def _mail_through_the_outbox(settings):
         "default": {"BACKEND": "core.outbox.OutboxBackend"},
         "outgoing": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
     }
+
+
+@pytest.fixture
+def confirmed(db):
+    """``confirmed("ann@example.org", ...)``: addresses whose owners followed their
+    confirmation link (subscriptions/), so readers who gave them hear of replies."""
+
+    def _confirm(*emails):
+        for email in emails:
+            Address.objects.update_or_create(
+                email=email.lower(), defaults={"confirmed_at": timezone.now()}
+            )
+
+    return _confirm
 
 
 @pytest.fixture

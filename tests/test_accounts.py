@@ -11,6 +11,7 @@ def test_sign_up_logs_the_reader_in_and_returns_to_the_article(client, article):
         f"/accounts/signup/?next={article.get_absolute_url()}",
         {
             "username": "newbie",
+            "email": "newbie@example.org",
             "password1": "a-long-pass-phrase-1",
             "password2": "a-long-pass-phrase-1",
             "next": article.get_absolute_url(),

@@ -51,6 +51,8 @@ READER_PAGES = [
     "/comments/{mine}/edit/",
     "/comments/{mine}/delete/",
     "/accounts/password_change/",
+    "/accounts/email/",
+    "/notifications/",
 ]
 ADMIN_PAGES = [
     "/admin/login/",
@@ -60,6 +62,7 @@ ADMIN_PAGES = [
     "/admin/articles/article/",
     "/admin/articles/article/add/",
     "/admin/articles/article/{article}/change/",
+    "/admin/subscriptions/address/",
 ]
 
 
@@ -170,7 +173,7 @@ def test_site_and_admin_pages_load_without_a_csp_violation(
     reader.context.close()
 
     editor = Violations(logged_in_context(browser, live_server, admin_user), live_server.url)
-    for path in ADMIN_PAGES[1:] + [article.get_absolute_url()]:
+    for path in ADMIN_PAGES[1:] + [article.get_absolute_url(), "/notifications/"]:
         found += editor.visit(path.format(comment=first.pk, article=article.pk))
     # The admin's own scripts at work: slug prepopulation, the theme toggle.
     editor.visit("/admin/articles/article/add/")

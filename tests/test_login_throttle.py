@@ -213,6 +213,7 @@ def test_concurrent_guesses_cannot_overrun_the_limit(settings, clock):
 
 def sign_up(client, username, **extra):
     data = {"username": username, "password1": "Zx9-long-pass", "password2": "Zx9-long-pass"}
+    data["email"] = f"{username}@example.org"
     return client.post("/accounts/signup/", data, **extra)
 
 

@@ -30,6 +30,11 @@ NAME = "Eve <b>Evil</b> & Co"
 BODY = "**Bold** move.\n\n<script>alert('body')</script> [a link](https://example.org/x)"
 
 
+@pytest.fixture(autouse=True)
+def _ann_confirmed(confirmed):
+    confirmed("ann@example.org")
+
+
 @pytest.fixture
 def mailbox(settings):
     """The SMTP server; this process's worker sends to it."""

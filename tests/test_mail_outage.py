@@ -14,6 +14,7 @@ up and logged; a recipient the server refuses for good (5xx) is given up at once
 
 import time
 
+import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
@@ -35,6 +36,12 @@ from tests.support.tasks import run_tasks
 
 PROMPTLY = 1.0  # seconds: the issue's bound for an answer while the mail server hangs
 HANGING = 60  # the worker's EMAIL_TIMEOUT: it is still waiting when the test ends
+
+
+@pytest.fixture(autouse=True)
+def _readers_confirmed(confirmed):
+    """The readers here confirmed their addresses (tests/test_addresses.py: before that)."""
+    confirmed("ann@example.org", "gone@example.org")
 
 
 def timed(call, *args, **kwargs):

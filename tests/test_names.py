@@ -205,7 +205,12 @@ def test_a_focused_page_marks_the_editor_too(client, article):
 
 def signup(username):
     return SignupForm(
-        {"username": username, "password1": "a-long-pass-123", "password2": "a-long-pass-123"}
+        {
+            "username": username,
+            "email": "reader@example.org",
+            "password1": "a-long-pass-123",
+            "password2": "a-long-pass-123",
+        }
     )
 
 

@@ -5,7 +5,8 @@ A reply published at once notifies when it is posted; a held reply notifies when
 approves it, by any of the admin's ways of approving; a reply that is spam, removed or still
 held notifies nobody; and a reply notifies once, however often it is approved. Messages are
 queued in the outbox in the transaction of the change and sent by the task worker (run in
-this process here: ``tests.support.tasks.run_tasks``).
+this process here: ``tests.support.tasks.run_tasks``). Ann's address is confirmed in every
+test here (tests/test_addresses.py shows what happens before a reader confirms theirs).
 """
 
 import pytest
@@ -18,6 +19,11 @@ from tests.support.tasks import run_tasks
 
 CHANGELIST = "/admin/comments/comment/"
 QUEUE = "/admin/comments/queuedcomment/"
+
+
+@pytest.fixture(autouse=True)
+def _ann_confirmed(confirmed):
+    confirmed("ann@example.org")
 
 
 def post_url(article):
@@ -47,7 +53,8 @@ def test_author_who_asked_is_emailed_about_a_reply(client, article, post):
     assert article.title in message.subject
 
 
-def test_no_email_without_consent_or_for_ones_own_reply(client, article, post):
+def test_no_email_without_consent_or_for_ones_own_reply(client, article, post, confirmed):
+    confirmed("q@example.org", "c@example.org")
     quiet = post("Quiet", author_email="q@example.org")
     chatty = post("Chatty", author_email="c@example.org", notify_replies=True)
     reply(client, article, quiet, body="r1", author_name="Bo")

@@ -52,7 +52,8 @@ def locked_elsewhere(pk):
         thread.join(timeout=10)
 
 
-def test_a_reply_rolled_back_queues_nothing(db, post):
+def test_a_reply_rolled_back_queues_nothing(db, post, confirmed):
+    confirmed("ann@example.org")
     parent = post("Tell me", author_email="ann@example.org", notify_replies=True)
     with pytest.raises(RuntimeError), transaction.atomic():
         post("Here you go", parent=parent, name="Bo")

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 
+import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -22,6 +23,12 @@ from core.models import OutboxMessage
 from tests.support.mail import smtp_server, smtp_settings, wait_until, worker_process
 
 SLOW_SERVER = 60  # the killed worker's EMAIL_TIMEOUT: it would wait that long for the reply
+
+
+@pytest.fixture(autouse=True)
+def _readers_confirmed(confirmed):
+    """The readers here confirmed their addresses (tests/test_addresses.py: before that)."""
+    confirmed("ann@example.org")
 
 
 def settled() -> bool:

@@ -510,10 +510,13 @@ def mail_view(harness, views: dict[str, tuple[str, str]]):
 
 
 @pytest.mark.browser
-def test_reply_notification_emails_show_payloads_only_as_text(transactional_db, article, harness):
+def test_reply_notification_emails_show_payloads_only_as_text(
+    transactional_db, article, harness, confirmed
+):
     """Every payload, as a replier's name and text, in an email to the parent's author:
     loaded in Chromium as a mail client shows it, the message source as plain text and its
     HTML part rendered (without the site's CSP), nothing runs and nothing is armed."""
+    confirmed("ann@example.org")
     parent = comment_create(
         article=article,
         body="Tell me",
