@@ -1,10 +1,11 @@
 """Email from Threadline: editors hear of reports, authors (who asked) of replies.
 
 Subjects carry no text a reader typed, and addresses have passed EmailField validation, so
-no header can be injected. The messages are built here, in the request, from the rows as
-committed; sending them never waits on a mail server (core/mail.py queues them for a
-background thread, which logs a failure). Each function returns how many messages it handed
-over: 0 or 1.
+no header can be injected. Mail is written in the site's language (LANGUAGE_CODE), whatever
+the language of the reader whose action sent it. The messages are built here, in the
+request, from the rows as committed; sending them never waits on a mail server (core/mail.py
+queues them for a background thread, which logs a failure). Each function returns how many
+messages it handed over: 0 or 1.
 """
 
 import logging
@@ -13,6 +14,8 @@ import smtplib
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from comments import roles
 
@@ -39,12 +42,14 @@ def editor_addresses() -> list[str]:
 def first_report(comment) -> int:
     """Tell editors that a comment was reported for the first time."""
     admin_url = settings.SITE_URL + reverse("admin:comments_comment_change", args=[comment.pk])
-    body = (
-        f"A reader reported comment #{comment.pk} on “{comment.article.title}”.\n\n"
-        f"{comment.body}\n\n"
-        f"Review it: {admin_url}\n"
-    )
-    return _send(f"Comment #{comment.pk} was reported", body, editor_addresses())
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Comment #%(pk)s was reported") % {"pk": comment.pk}
+        reported = _("A reader reported comment #%(pk)s on “%(title)s”.") % {
+            "pk": comment.pk,
+            "title": comment.article.title,
+        }
+        review = _("Review it: %(url)s") % {"url": admin_url}
+    return _send(subject, f"{reported}\n\n{comment.body}\n\n{review}\n", editor_addresses())
 
 
 def reply_posted(reply) -> int:
@@ -58,9 +63,12 @@ def reply_posted(reply) -> int:
     )
     if not address or own:
         return 0
-    body = (
-        f"{reply.display_author} replied to your comment on “{reply.article.title}”:\n\n"
-        f"{reply.body}\n\n"
-        f"Read it in the discussion: {settings.SITE_URL}{reply.get_absolute_url()}\n"
-    )
-    return _send(f"New reply to your comment on “{reply.article.title}”", body, [address])
+    title, url = reply.article.title, settings.SITE_URL + reply.get_absolute_url()
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("New reply to your comment on “%(title)s”") % {"title": title}
+        replied = _("%(name)s replied to your comment on “%(title)s”:") % {
+            "name": reply.display_author,
+            "title": title,
+        }
+        read = _("Read it in the discussion: %(url)s") % {"url": url}
+    return _send(subject, f"{replied}\n\n{reply.body}\n\n{read}\n", [address])
