@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from redis import RedisError
 
 from core import rates
@@ -94,9 +96,9 @@ def begin_login(request, username: str) -> LoginAttempt:
         logger.warning("Log-in throttle: the cache is unreachable; not throttling", exc_info=True)
         return LoginAttempt()
     if over:
-        attempt.refusal = (
-            f"Too many failed log-in attempts. Try again in {_minutes_left(now, window)}."
-        )
+        attempt.refusal = _("Too many failed log-in attempts. Try again in %(time)s.") % {
+            "time": _minutes_left(now, window)
+        }
     return attempt
 
 
@@ -116,10 +118,9 @@ def signup_refusal(request) -> str | None:
         return None
     if created <= count:
         return None
-    return (
-        "Too many accounts have been created from your address. "
-        f"Try again in {_minutes_left(now, window)}."
-    )
+    return _("Too many accounts have been created from your address. Try again in %(time)s.") % {
+        "time": _minutes_left(now, window)
+    }
 
 
 def _normalize(username: str) -> str:
@@ -129,4 +130,4 @@ def _normalize(username: str) -> str:
 
 def _minutes_left(now: float, window: int) -> str:
     minutes = max(1, math.ceil((window - now % window) / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}

@@ -15,8 +15,9 @@ Environment:
 * ``BENCH_REPORT_ONLY=1``: rewrite that report from the last run's saved figures.
 
 The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py``, ``http_load.py``,
-``votes.py`` (reads while 100 votes a second go into the article) and ``imports.py`` (a
-100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
+``votes.py`` (reads while 100 votes a second go into the article), ``live.py`` (1,000
+open pages polling for new comments; ``python -m bench.live`` runs it alone) and
+``imports.py`` (a 100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
 ``harness.py`` holds the database, timing and machine; ``report.py`` writes the report.
 """
 
@@ -34,7 +35,7 @@ from bench import harness  # noqa: E402 (importable before Django is set up)
 
 def measure(config: harness.Config) -> dict:
     """Build the articles and take every figure; returns plain figures for the report."""
-    from bench import http_load, imports, pages, redos, votes, writes
+    from bench import http_load, imports, live, pages, redos, votes, writes
 
     started, load = time.perf_counter(), os.getloadavg()[0]
     articles, shapes = harness.build_data(config.sizes)
@@ -48,6 +49,7 @@ def measure(config: harness.Config) -> dict:
     full = articles[harness.full_size(articles)]
     results["http"] = http_load.measure(full.get_absolute_url(), config)
     results["votes"] = votes.measure(full, config)  # after the page measures: scores change
+    results["live"] = live.measure(full, config)  # posts a comment
     results["writes"] = writes.measure(articles, config)  # replies change the articles
     results["import"] = imports.measure(config)  # adds articles of its own
     results["load"] = (load, os.getloadavg()[0])
@@ -66,7 +68,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from bench import report
+    from bench import live, report
 
     if report_only:
         if not config.saved.exists():
@@ -77,7 +79,8 @@ def main() -> None:
         results = measure(config)
         with open(config.saved, "wb") as saved:
             pickle.dump(results, saved)
-    config.output.write_text(report.render(results) + "\n")
+    live_section = "\n".join(live.section(results.get("live")))
+    config.output.write_text(report.render(results).rstrip("\n") + "\n\n" + live_section)
     harness.log(f"wrote {config.output}")
 
 

@@ -11,23 +11,35 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from articles.admin import ArticleAdmin
 from articles.models import Article
 from comments import selectors, services
 from comments.admin_import import import_view
-from comments.admin_moderation import ModerationMixin
+from comments.admin_moderation import (
+    APPROVED,
+    REMOVED,
+    SPAM,
+    ModerationMixin,
+    log_change,
+    posted,
+)
 from comments.admin_votes import VotesMixin, discount_their_votes
 from comments.models import Ban, Comment, Flag, QueuedComment
+from core.markup import sanitize
 
+# decision -> (status, what is done, the button's label)
 ONE_CLICK = {
-    "approve": (Comment.Status.APPROVED, "Approved"),
-    "remove": (Comment.Status.REMOVED, "Removed"),
-    "spam": (Comment.Status.SPAM, "Marked as spam"),
+    "approve": (Comment.Status.APPROVED, APPROVED, _("Approve")),
+    "remove": (Comment.Status.REMOVED, REMOVED, _("Remove")),
+    "spam": (Comment.Status.SPAM, SPAM, _("Spam")),
 }
+QUEUE_EXCERPT = 600  # characters of a held comment's text shown in the queue
 
 
 class CommentAdminForm(forms.ModelForm):
@@ -35,7 +47,7 @@ class CommentAdminForm(forms.ModelForm):
     sees why one is refused."""
 
     body = forms.CharField(
-        widget=forms.Textarea, max_length=settings.COMMENTS_MAX_LENGTH, help_text="Markdown."
+        widget=forms.Textarea, max_length=settings.COMMENTS_MAX_LENGTH, help_text=_("Markdown.")
     )
 
     class Meta:
@@ -63,11 +75,11 @@ class CommentAdminForm(forms.ModelForm):
 
 
 class FlaggedFilter(admin.SimpleListFilter):
-    title = "reports"
+    title = _("reports")
     parameter_name = "flagged"
 
     def lookups(self, request, model_admin):
-        return [("open", "reported, not yet reviewed"), ("any", "reported at any time")]
+        return [("open", _("reported, not yet reviewed")), ("any", _("reported at any time"))]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -80,17 +92,7 @@ class FlaggedFilter(admin.SimpleListFilter):
 @admin.register(Comment)
 class CommentAdmin(ModerationMixin, VotesMixin, admin.ModelAdmin):
     form = CommentAdminForm
-    list_display = [
-        "thread_excerpt",
-        "status_badge",
-        "score_summary",
-        "flag_count",
-        "author",
-        "ip",
-        "article",
-        "created_at",
-        "on_site",
-    ]
+    list_display = ["thread_excerpt", "standing", "score_summary", "author"]
     list_display_links = ["thread_excerpt"]
     list_filter = ["status", FlaggedFilter, "article", "created_at"]
     search_fields = ["body", "author_name", "author_email", "user__username", "ip_address"]
@@ -167,16 +169,7 @@ class CommentAdmin(ModerationMixin, VotesMixin, admin.ModelAdmin):
 class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
     """Held and reported comments, oldest first; one click approves, removes or marks spam."""
 
-    list_display = [
-        "full_text",
-        "decide",
-        "status_badge",
-        "flag_count",
-        "author",
-        "ip",
-        "article_title",
-        "created_at",
-    ]
+    list_display = ["full_text", "decide"]
     list_display_links = None
     list_filter = ["status", "article"]
     search_fields = ["body", "author_name", "author_email", "ip_address"]
@@ -201,28 +194,41 @@ class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self.has_moderate_permission(request)
 
-    @admin.display(description="comment")
+    @admin.display(description=_("comment"))
     def full_text(self, obj):
-        """The whole text: an editor decides on what readers would see, not an excerpt."""
-        return format_html('<div class="tl-full-text">{}</div>', obj.body)
+        """The text as readers would see it (rendered and cleaned, never the Markdown), cut
+        after QUEUE_EXCERPT characters; under it why it waits, who wrote it, where and when,
+        and a link to the whole comment."""
+        text = sanitize(Truncator(obj.rendered_body).chars(QUEUE_EXCERPT, html=True), cache=False)
+        url = reverse("admin:comments_comment_change", args=[obj.pk])
+        lines = [
+            format_html("{} {}", self.status_badge(obj), self.open_reports(obj)),
+            format_html_join(", ", "{}", ((part,) for part in self.sender(obj))),
+            format_html("{} · {}", Truncator(obj.article.title).chars(60), posted(obj)),
+            format_html('<a href="{}">{}</a>', url, _("Open the whole comment")),
+        ]
+        return format_html(
+            '<div class="tl-full-text">{}</div>{}',
+            text,
+            format_html_join("", '<div class="tl-sub">{}</div>', ((line,) for line in lines)),
+        )
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": "Moderation queue", **(extra_context or {})}
+            request, {"title": _("Moderation queue"), **(extra_context or {})}
         )
 
-    @admin.display(description="decide")
+    @admin.display(description=_("decide"))
     def decide(self, obj):
-        buttons = [
-            format_html(
-                '<button type="submit" class="button tl-decide" formmethod="post" '
-                'formaction="{}">{}</button>',
-                reverse("admin:comments_queue_decide", args=[obj.pk, name]),
-                name.capitalize(),
-            )
-            for name in ONE_CLICK
-        ]
-        return format_html(" ".join(["{}"] * len(buttons)), *buttons)
+        return format_html_join(
+            "",
+            '<button type="submit" class="button tl-decide" formmethod="post" '
+            'formaction="{}">{}</button>',
+            (
+                (reverse("admin:comments_queue_decide", args=[obj.pk, name]), label)
+                for name, (_status, _done, label) in ONE_CLICK.items()
+            ),
+        )
 
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
@@ -235,7 +241,7 @@ class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
         if decision not in ONE_CLICK or not self.has_moderate_permission(request):
             raise PermissionDenied
         comment = get_object_or_404(Comment, pk=pk)
-        status, verb = ONE_CLICK[decision]
+        status, verb, _label = ONE_CLICK[decision]
         self._moderate(request, Comment.objects.filter(pk=comment.pk), status, verb=verb)
         return redirect("admin:comments_queuedcomment_changelist")
 
@@ -266,7 +272,7 @@ class FlagAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["comment"]
 
-    @admin.display(description="comment")
+    @admin.display(description=_("comment"))
     def comment_link(self, obj):
         url = reverse("admin:comments_comment_change", args=[obj.comment_id])
         return format_html(
@@ -304,7 +310,8 @@ class BanAdmin(admin.ModelAdmin):
         return request.user.has_perm("comments.can_moderate")
 
     @admin.action(
-        description="Remove all comments of the selected banned posters", permissions=["moderate"]
+        description=_("Remove all comments of the selected banned posters"),
+        permissions=["moderate"],
     )
     def remove_their_comments(self, request, queryset):
         pks = set()
@@ -312,8 +319,10 @@ class BanAdmin(admin.ModelAdmin):
             pks.update(ban.comments().values_list("pk", flat=True))
         changed = services.comments_moderate(pks=pks, status=Comment.Status.REMOVED)
         for comment in changed:
-            self.log_change(request, comment, "Removed: the author is banned.")
-        self.message_user(request, f"Removed {len(changed)} comments.", messages.SUCCESS)
+            log_change(self, request, comment, _("Removed: the author is banned."))
+        count = len(changed)
+        removed = ngettext("Removed %(count)d comment.", "Removed %(count)d comments.", count)
+        self.message_user(request, removed % {"count": count}, messages.SUCCESS)
 
 
 admin.site.unregister(Article)
@@ -328,6 +337,6 @@ class ArticleWithResponsesAdmin(ArticleAdmin):
     def get_queryset(self, request):
         return selectors.with_response_counts(super().get_queryset(request))
 
-    @admin.display(description="responses", ordering="response_count")
+    @admin.display(description=_("responses"), ordering="response_count")
     def responses(self, obj):
         return obj.response_count

@@ -12,27 +12,30 @@ import tempfile
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from comments.transfer import ImportStopped, run_import
 
 FORMAT_CHOICES = [
-    ("auto", "Decide from the content"),
-    ("wxr", "WordPress (WXR)"),
-    ("disqus", "Disqus (XML)"),
-    ("threadline", "Threadline (JSON Lines)"),
+    ("auto", _("Decide from the content")),
+    ("wxr", _("WordPress (WXR)")),
+    ("disqus", _("Disqus (XML)")),
+    ("threadline", _("Threadline (JSON Lines)")),
 ]
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="Export file",
-        help_text="A WordPress export (Tools → Export), a Disqus export, or a file from "
-        "export_comments. Comments already imported are recognized and left as they are.",
+        label=_("Export file"),
+        help_text=_(
+            "A WordPress export (Tools → Export), a Disqus export, or a file from "
+            "export_comments. Comments already imported are recognized and left as they are."
+        ),
     )
-    format = forms.ChoiceField(choices=FORMAT_CHOICES, initial="auto")
+    format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, initial="auto")
     dry_run = forms.BooleanField(
         required=False,
-        label="Dry run: show what would be imported, write nothing",
+        label=_("Dry run: show what would be imported, write nothing"),
         label_suffix="",
     )
 
@@ -59,7 +62,7 @@ def import_view(request, admin_site):
                 form.add_error("file", str(exc))
     context = {
         **admin_site.each_context(request),
-        "title": "Import comments",
+        "title": _("Import comments"),
         "form": form,
         "report": report.lines() if report else None,
         "dry_run": report.dry_run if report else False,

@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from comments.models import Ban, Comment
@@ -45,7 +46,7 @@ def over_rate_limit(*, ip_address, user=None) -> bool:
     return _over_limit("rate", settings.COMMENTS_RATE_LIMIT, ip_address=ip_address, user=user)
 
 
-PREVIEW_LIMIT_MESSAGE = (
+PREVIEW_LIMIT_MESSAGE = _(
     "You have asked for many previews in a short time. Wait a minute, then preview again; "
     "your text is still in the form, and you can post it as it is."
 )
@@ -60,7 +61,7 @@ def over_preview_limit(*, ip_address, user=None) -> bool:
     )
 
 
-VOTE_LIMIT_MESSAGE = "You have voted many times in a short time. Wait a minute, then vote again."
+VOTE_LIMIT_MESSAGE = _("You have voted many times in a short time. Wait a minute, then vote again.")
 
 
 def over_vote_limit(*, ip_address, user=None) -> bool:

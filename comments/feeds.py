@@ -11,6 +11,8 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from comments import selectors
 
@@ -22,7 +24,11 @@ class _CommentsFeed(Feed):
 
     def item_title(self, item):
         excerpt = Truncator(item.body).words(12, truncate="…")
-        return f"{item.display_author} on “{item.article.title}”: {excerpt}"
+        return _("%(name)s on “%(title)s”: %(excerpt)s") % {
+            "name": item.display_author,
+            "title": item.article.title,
+            "excerpt": excerpt,
+        }
 
     def item_description(self, item):
         return item.rendered_body
@@ -41,8 +47,8 @@ class _CommentsFeed(Feed):
 
 
 class SiteCommentsFeed(_CommentsFeed):
-    title = "Threadline: the newest comments"
-    subtitle = "The newest comments on every article."
+    title = gettext_lazy("Threadline: the newest comments")
+    subtitle = gettext_lazy("The newest comments on every article.")
 
     def link(self):
         return "/"
@@ -59,10 +65,10 @@ class ArticleCommentsFeed(_CommentsFeed):
         return article
 
     def title(self, obj):
-        return f"Comments on “{obj.title}”"
+        return _("Comments on “%(title)s”") % {"title": obj.title}
 
     def subtitle(self, obj):
-        return f"The newest comments on “{obj.title}”."
+        return _("The newest comments on “%(title)s”.") % {"title": obj.title}
 
     def link(self, obj):
         return obj.get_absolute_url()

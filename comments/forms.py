@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from comments import defences, services
 from comments.models import Comment, Flag
@@ -13,9 +15,18 @@ def within_length(body: str) -> None:
     cut a long paste short without a word (static/js/thread.js counts instead)."""
     limit = settings.COMMENTS_MAX_LENGTH
     if len(body) > limit:
+        message = ngettext(
+            "At most %(limit)s character, please: this has %(length)s, %(over)s too many.",
+            "At most %(limit)s characters, please: this has %(length)s, %(over)s too many.",
+            limit,
+        )
         raise forms.ValidationError(
-            f"At most {limit:,} characters, please: this has {len(body):,}, "
-            f"{len(body) - limit:,} too many."
+            message
+            % {
+                "limit": number_format(limit, force_grouping=True),
+                "length": number_format(len(body), force_grouping=True),
+                "over": number_format(len(body) - limit, force_grouping=True),
+            }
         )
 
 
@@ -33,27 +44,27 @@ class CommentForm(forms.Form):
     """A top-level comment or a reply. Field names are a public contract (see README)."""
 
     body = forms.CharField(
-        label="Your comment",
+        label=_("Your comment"),
         widget=CountedTextarea(attrs={"rows": 5}),
         validators=[within_length],
-        help_text="Markdown: **bold**, *italic*, [links](https://example.org), > quotes.",
-        error_messages={"required": "Write something before posting."},
+        help_text=_("Markdown: **bold**, *italic*, [links](https://example.org), > quotes."),
+        error_messages={"required": _("Write something before posting.")},
     )
     parent = forms.CharField(required=False, widget=forms.HiddenInput)
     author_name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=100,
-        error_messages={"required": "Give a name to post without an account."},
+        error_messages={"required": _("Give a name to post without an account.")},
     )
     author_email = forms.EmailField(
-        label="Email (optional, never shown)", required=False, max_length=254
+        label=_("Email (optional, never shown)"), required=False, max_length=254
     )
     notify_replies = forms.BooleanField(
-        label="Notify me when someone replies",
+        label=_("Notify me when someone replies"),
         required=False,
     )
     # Spam defences: a field people never see nor fill, and when the form was shown.
-    website = forms.CharField(label="Leave this empty", required=False)
+    website = forms.CharField(label=_("Leave this empty"), required=False)
     shown_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, user, article, reply_to=None, **kwargs):
@@ -105,14 +116,14 @@ class CommentForm(forms.Form):
         if not raw:
             return None
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-            raise forms.ValidationError("That is not a comment you can reply to.")
+            raise forms.ValidationError(_("That is not a comment you can reply to."))
         parent = (
             Comment.objects.filter(pk=int(raw))
             .only("pk", "article_id", "status", "deleted_at")
             .first()
         )
         if parent is None:
-            raise forms.ValidationError("The comment you replied to does not exist.")
+            raise forms.ValidationError(_("The comment you replied to does not exist."))
         try:  # checked again under the thread's lock when the reply is stored
             services.check_parent(parent, self.article)
         except forms.ValidationError as error:
@@ -126,12 +137,12 @@ class EditForm(forms.Form):
 
 class FlagForm(forms.Form):
     reason = forms.ChoiceField(
-        label="What is wrong with this comment?",
+        label=_("What is wrong with this comment?"),
         choices=Flag.Reason.choices,
         widget=forms.RadioSelect,
     )
     text = forms.CharField(
-        label="Details (optional)",
+        label=_("Details (optional)"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -140,5 +151,5 @@ class FlagForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("reason") == Flag.Reason.OTHER and not data.get("text", "").strip():
-            self.add_error("text", "Say briefly what is wrong.")
+            self.add_error("text", _("Say briefly what is wrong."))
         return data

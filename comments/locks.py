@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
+from django.utils.translation import gettext_lazy as _
 
 from comments.models import Comment
 
@@ -28,7 +29,7 @@ THREAD_LOCK = 0x7411
 NEW_TREE_LOCK = 0x7412
 RETRYABLE_PGCODES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
 MAX_ATTEMPTS = 4
-BUSY_MESSAGE = "The discussion is very busy right now. Please try again."
+BUSY_MESSAGE = _("The discussion is very busy right now. Please try again.")
 
 
 class ThreadBusy(Exception):

@@ -279,7 +279,10 @@ class Flag(models.Model):
         indexes = [models.Index(fields=["reviewed", "comment"], name="flag_open_idx")]
 
     def __str__(self):
-        return f"{self.get_reason_display()} on comment #{self.comment_id}"
+        return _("%(reason)s on comment #%(pk)s") % {
+            "reason": self.get_reason_display(),
+            "pk": self.comment_id,
+        }
 
 
 class BanQuerySet(models.QuerySet):
@@ -349,7 +352,7 @@ class Ban(models.Model):
 
     def __str__(self):
         who = self.user or self.email or self.ip_address
-        return f"Ban of {who}"
+        return _("Ban of %(who)s") % {"who": who}
 
     def comments(self):
         """Every comment this ban's account, email or address has posted."""
@@ -425,4 +428,7 @@ class Vote(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_value_display()} on comment #{self.comment_id}"
+        return _("%(vote)s on comment #%(pk)s") % {
+            "vote": self.get_value_display(),
+            "pk": self.comment_id,
+        }

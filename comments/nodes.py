@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, pgettext_lazy
 
 from comments.models import Comment
 from core import names
@@ -121,13 +123,46 @@ def comment_url(name: str, pk: int) -> str:
     return f"{head}{pk}{tail}"
 
 
+SHORT_MONTHS = {
+    1: pgettext_lazy("short month", "Jan"),
+    2: pgettext_lazy("short month", "Feb"),
+    3: pgettext_lazy("short month", "Mar"),
+    4: pgettext_lazy("short month", "Apr"),
+    5: pgettext_lazy("short month", "May"),
+    6: pgettext_lazy("short month", "Jun"),
+    7: pgettext_lazy("short month", "Jul"),
+    8: pgettext_lazy("short month", "Aug"),
+    9: pgettext_lazy("short month", "Sep"),
+    10: pgettext_lazy("short month", "Oct"),
+    11: pgettext_lazy("short month", "Nov"),
+    12: pgettext_lazy("short month", "Dec"),
+}
+LONG_DATE = pgettext_lazy(
+    "a comment's time, with its zone", "%(day)d %(month)s %(year)d, %(time)s %(zone)s"
+)
+SHORT_DATE = pgettext_lazy("a comment's time", "%(day)d %(month)s %(year)d, %(time)s")
+
+
+@functools.cache
+def _date_words(language: str | None) -> tuple[dict, dict, str, str]:
+    """Month names and the date patterns in the active language (looked up once each)."""
+    return (
+        {number: str(name) for number, name in MONTHS.items()},
+        {number: str(name) for number, name in SHORT_MONTHS.items()},
+        str(LONG_DATE),
+        str(SHORT_DATE),
+    )
+
+
 def _when(moment) -> tuple[str, str, str]:
-    """(ISO 8601, long, short) forms of a time in the current time zone, for <time>."""
+    """(ISO 8601, long, short) forms of a time in the current time zone and language."""
     local = timezone.localtime(moment)
+    months, short_months, long_date, short_date = _date_words(get_language())
+    parts = {"day": local.day, "year": local.year, "time": f"{local:%H:%M}"}
     return (
         local.isoformat(),
-        f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}",
-        f"{local.day} {local:%b %Y, %H:%M}",
+        long_date % {**parts, "month": months[local.month], "zone": local.tzname()},
+        short_date % {**parts, "month": short_months[local.month]},
     )
 
 

@@ -15,14 +15,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 
 ORDERS = ("best", "top", "newest", "oldest", "controversial")
 LABELS = {
-    "best": "Best",
-    "top": "Top",
-    "newest": "Newest first",
-    "oldest": "Oldest first",
-    "controversial": "Controversial",
+    "best": pgettext_lazy("order of responses", "Best"),
+    "top": pgettext_lazy("order of responses", "Top"),
+    "newest": pgettext_lazy("order of responses", "Newest first"),
+    "oldest": pgettext_lazy("order of responses", "Oldest first"),
+    "controversial": pgettext_lazy("order of responses", "Controversial"),
 }
 # The vote-derived key each order ranks by (descending), if any.
 RANK_FIELD = {"top": "score", "best": "best", "controversial": "controversy"}

@@ -12,12 +12,14 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from comments import following, ownership, selectors, votes
 from comments.forms import CommentForm
 from comments.http import ORDER_COOKIE, VOTED, int_param, order_of, viewer_for
 
-CLOSED_MESSAGE = "Comments are closed on this article."
+CLOSED_MESSAGE = _("Comments are closed on this article.")
 
 
 def article_list(request):
@@ -29,8 +31,9 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
 
     ``form`` is a bound form to show again (with its errors or preview); it goes under the
     comment it replies to when ``reply_to`` is on the page, else at the foot of the
-    discussion. The discussion fragment is cached per article version for viewers with
-    nothing personal on the page; its cost in queries does not depend on its size.
+    discussion. The discussion fragment is cached per article version and language for
+    viewers with nothing personal on the page; its cost in queries does not depend on its
+    size.
     """
     viewer = viewer_for(request)
     after = int_param(request.GET.get("after"))
@@ -64,6 +67,7 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
             f"{article.discussion_version}.{votes.scores_key(article)}" if cacheable else None
         ),
         "follow": following.follow_control(request, article),
+        "language": get_language(),  # part of the cached fragments' keys
     }
     if reply_to is not None and context["reply_form"] is None:
         context["reply_form"] = CommentForm(
@@ -88,8 +92,8 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
 
 
 def _etag(request, article) -> str:
-    """Changes when the discussion, the article, the viewer or the page asked for does
-    (the CSRF secret too: the page's forms embed a token for it)."""
+    """Changes when the discussion, the article, the viewer, the language or the page asked
+    for does (the CSRF secret too: the page's forms embed a token for it)."""
     get_token(request)
     parts = selectors.etag_parts(
         article, viewer_for(request), order=order_of(request), minute=int(time.time() // 60)
@@ -101,6 +105,7 @@ def _etag(request, article) -> str:
         request.GET.urlencode(),
         request.META.get("CSRF_COOKIE", ""),
         request.htmx.target if request.htmx else "",
+        get_language(),
     ]
     return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
@@ -166,7 +171,7 @@ def reply_form(request, pk):
     if comment is None:
         raise Http404("No comment here.")
     if not comment.article.accepts_comments:
-        return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
+        return HttpResponseForbidden(str(CLOSED_MESSAGE), content_type="text/plain")
     if not request.htmx:
         return redirect(
             f"{comment.article.get_absolute_url()}?reply={comment.pk}#reply-{comment.pk}"

@@ -10,6 +10,9 @@ live in ``comments.defences``; none of them stores anything.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from articles.models import Article
 from comments import defences
@@ -25,7 +28,7 @@ class Verdict:
     to (None: the whole form), ``hold`` whether to store it as pending.
     """
 
-    refusal: str = ""
+    refusal: str = ""  # or a lazy translation
     status: int = 200
     field: str | None = None
     hold: bool = False
@@ -39,7 +42,9 @@ class Verdict:
         return Comment.Status.PENDING if self.hold else Comment.Status.APPROVED
 
 
-_RATE_LIMITED = Verdict("You are posting too often. Wait a minute, then post again.", 429)
+_RATE_LIMITED = Verdict(
+    gettext_lazy("You are posting too often. Wait a minute, then post again."), 429
+)
 
 
 def holds(article: Article, user) -> bool:
@@ -55,17 +60,21 @@ def _banned(user, email, ip_address) -> Verdict | None:
     ban = defences.ban_for(user=user, email=email, ip_address=ip_address)
     if ban is None:
         return None
-    until = f" until {ban.until:%-d %B %Y}" if ban.until else ""
-    why = ban.reason or "An editor has stopped this account or address from posting."
-    return Verdict(f"You cannot post here{until}. {why}", 403)
+    why = ban.reason or _("An editor has stopped this account or address from posting.")
+    if ban.until:
+        until = date_format(ban.until, "j F Y")
+        return Verdict(
+            _("You cannot post here until %(date)s. %(why)s") % {"date": until, "why": why}, 403
+        )
+    return Verdict(_("You cannot post here. %(why)s") % {"why": why}, 403)
 
 
 def _too_many_links(body) -> Verdict | None:
     if not defences.too_many_links(body):
         return None
-    return Verdict(
-        f"Too many links: at most {settings.COMMENTS_MAX_LINKS} in one comment.", 400, "body"
-    )
+    limit = settings.COMMENTS_MAX_LINKS
+    message = _("Too many links: at most %(limit)d in one comment.") % {"limit": limit}
+    return Verdict(message, 400, "body")
 
 
 def _held(article, user, body) -> Verdict:
@@ -87,11 +96,11 @@ def judge_post(
     person could have sent), then hold or publish."""
     if honeypot:
         return Verdict(
-            "Your comment looks automated and was not posted. Leave the last field empty.", 400
+            _("Your comment looks automated and was not posted. Leave the last field empty."), 400
         )
     if defences.too_fast(shown_at):
         return Verdict(
-            "That was quick! Take a moment to read your comment, then post it again.", 400
+            _("That was quick! Take a moment to read your comment, then post it again."), 400
         )
     if defences.over_rate_limit(ip_address=ip_address, user=user):
         return _RATE_LIMITED
@@ -101,7 +110,7 @@ def judge_post(
     if defences.is_duplicate(
         body=body, user=user, author_email=author_email, ip_address=ip_address
     ):
-        return Verdict("You already posted this comment.", 400)
+        return Verdict(_("You already posted this comment."), 400)
     return _held(article, user, body)
 
 

@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from articles.models import Article
-from comments import notify, reports
+from comments import live, notify, reports
 from comments.bulk import NewSubtree, insert_rows, number_threads
 from comments.locks import (
     lock_comment,
@@ -37,19 +38,18 @@ TREE_FIELDS = {"lft", "rght", "tree_id", "level"}
 def _check_length(body: str) -> None:
     """Refuse a body over COMMENTS_MAX_LENGTH before it is rendered (whoever writes it)."""
     if len(body) > settings.COMMENTS_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "body": f"At most {settings.COMMENTS_MAX_LENGTH} characters, please "
-                f"(this has {len(body)})."
-            }
-        )
+        message = _("At most %(limit)d characters, please (this has %(length)d).")
+        limit = settings.COMMENTS_MAX_LENGTH
+        raise ValidationError({"body": message % {"limit": limit, "length": len(body)}})
 
 
 def _changed(article_id: int) -> None:
     """Make cached pages of this article's discussion stale, in the writer's transaction
     (a bump after the commit would be lost if the process died in between). Called last:
-    the article row stays locked from here to the commit, always after the thread locks."""
+    the article row stays locked from here to the commit, always after the thread locks.
+    Once committed, pages kept open learn of the change from the cache (``comments.live``)."""
     Article.discussion_changed(article_id)
+    live.discussion_changed(article_id)
 
 
 def reader_name(name: str) -> str:
@@ -58,7 +58,7 @@ def reader_name(name: str) -> str:
     forms also refuse names that impersonate; editors and imports may keep any name.)"""
     stored = names.normalize(name)[: Comment._meta.get_field("author_name").max_length]
     if not stored:
-        raise ValidationError({"author_name": "A name needs at least one visible character."})
+        raise ValidationError({"author_name": _("A name needs at least one visible character.")})
     return stored
 
 
@@ -68,17 +68,17 @@ def check_move(comment: Comment, new_parent: Comment | None) -> None:
     if new_parent is None:
         return
     if new_parent.article_id != comment.article_id:
-        raise ValidationError({"parent": "The new parent belongs to another article."})
+        raise ValidationError({"parent": _("The new parent belongs to another article.")})
     if new_parent.tree_id == comment.tree_id and comment.lft <= new_parent.lft < comment.rght:
-        raise ValidationError({"parent": "A comment cannot move under itself or its own reply."})
+        raise ValidationError({"parent": _("A comment cannot move under itself or its own reply.")})
 
 
 def check_parent(parent: Comment, article: Article) -> None:
     """Refuse a reply to a comment of another article, or to one no longer shown."""
     if parent.article_id != article.pk:
-        raise ValidationError({"parent": "That comment belongs to another article."})
+        raise ValidationError({"parent": _("That comment belongs to another article.")})
     if not parent.is_visible:
-        raise ValidationError({"parent": "That comment can no longer be replied to."})
+        raise ValidationError({"parent": _("That comment can no longer be replied to.")})
 
 
 @retry_on_conflict
@@ -107,7 +107,7 @@ def comment_create(
                 parent = lock_thread_of(parent_id)
             except Comment.DoesNotExist:
                 raise ValidationError(
-                    {"parent": "The comment you replied to does not exist."}
+                    {"parent": _("The comment you replied to does not exist.")}
                 ) from None
             check_parent(parent, article)
         else:
@@ -212,7 +212,7 @@ def comment_set_status(*, comment: Comment, status: str) -> Comment:
     for row in comments_moderate(pks=[comment.pk], status=status):
         if row.pk == comment.pk:
             return row
-    raise ValidationError("That comment no longer exists.")
+    raise ValidationError(_("That comment no longer exists."))
 
 
 @retry_on_conflict
@@ -234,9 +234,9 @@ def comment_flag(
     with transaction.atomic():
         fresh = lock_comment(comment.pk)
         if not fresh.is_visible:
-            raise ValidationError("This comment is no longer shown.")
+            raise ValidationError(_("This comment is no longer shown."))
         if Flag.objects.filter(comment=fresh, reporter=reporter).exists():
-            raise ValidationError("You have already reported this comment. Thank you.")
+            raise ValidationError(_("You have already reported this comment. Thank you."))
         flag = Flag(
             comment=fresh,
             reporter=reporter,
@@ -310,10 +310,10 @@ def comment_move(*, comment: Comment, new_parent_id: int | None) -> Comment:
         wanted = [comment.pk] if new_parent_id is None else [comment.pk, new_parent_id]
         rows = {row.pk: row for row in lock_threads_of(wanted)}
         if comment.pk not in rows:
-            raise ValidationError("That comment no longer exists.")
+            raise ValidationError(_("That comment no longer exists."))
         fresh, target = rows[comment.pk], rows.get(new_parent_id)
         if new_parent_id is not None and target is None:
-            raise ValidationError({"parent": "The new parent does not exist."})
+            raise ValidationError({"parent": _("The new parent does not exist.")})
         check_move(fresh, target)
         if fresh.parent_id == new_parent_id:
             return fresh
@@ -332,9 +332,9 @@ def comment_pin(*, comment: Comment, pinned: bool) -> Comment:
     with transaction.atomic():
         fresh = lock_comment(comment.pk)
         if pinned and fresh.level != 0:
-            raise ValidationError("Only a top-level comment can be pinned.")
+            raise ValidationError(_("Only a top-level comment can be pinned."))
         if pinned and not fresh.is_visible:
-            raise ValidationError("Only a comment readers can see can be pinned.")
+            raise ValidationError(_("Only a comment readers can see can be pinned."))
         if fresh.pinned != pinned:
             fresh.pinned = pinned
             fresh.save(update_fields=["pinned"])

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from comments import following, pages, views, vote_views
+from comments import following, live, pages, views, vote_views
 from comments.feeds import ArticleCommentsFeed, SiteCommentsFeed
 
 urlpatterns = [
     path("", pages.article_list, name="home"),
     path("articles/<slug:slug>/", pages.article_detail, name="article_detail"),
     path("articles/<slug:slug>/comments/", views.comment_post, name="comment_post"),
+    path("articles/<slug:slug>/comments/new/", live.comments_new, name="comments_new"),
     path("articles/<slug:slug>/feed/", ArticleCommentsFeed(), name="article_feed"),
     path("articles/<slug:slug>/follow/", following.article_follow, name="article_follow"),
     path("notifications/", following.notifications, name="notifications"),

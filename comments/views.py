@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
@@ -81,9 +83,9 @@ def comment_post(request, slug):
     if article is None:
         raise Http404("No article here.")
     if not article.accepts_comments:
-        return HttpResponseForbidden(CLOSED_MESSAGE, content_type="text/plain")
+        return HttpResponseForbidden(str(CLOSED_MESSAGE), content_type="text/plain")
     if not request.user.is_authenticated and not settings.COMMENTS_ALLOW_ANONYMOUS:
-        return HttpResponseForbidden("Log in to comment.", content_type="text/plain")
+        return HttpResponseForbidden(_("Log in to comment."), content_type="text/plain")
     reply_to = int_param(request.POST.get("parent", "").strip())
     form = CommentForm(request.POST, user=request.user, article=article, reply_to=reply_to)
     preview, status = None, 200
@@ -161,7 +163,7 @@ def comment_report(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Thank you for the report. An editor will look at it.")
+            messages.success(request, _("Thank you for the report. An editor will look at it."))
             return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     return render(request, "comments/report.html", {"form": form, "comment": comment})
 
@@ -178,11 +180,13 @@ def _own_comment(request, pk, *, for_edit):
 def comment_edit(request, pk):
     comment = _own_comment(request, pk, for_edit=True)
     if comment is None:
-        return HttpResponseForbidden(
-            "Only the author can edit a comment, within "
-            f"{settings.COMMENTS_EDIT_WINDOW_MINUTES} minutes of posting it.",
-            content_type="text/plain",
+        minutes = settings.COMMENTS_EDIT_WINDOW_MINUTES
+        message = ngettext(
+            "Only the author can edit a comment, within %(minutes)d minute of posting it.",
+            "Only the author can edit a comment, within %(minutes)d minutes of posting it.",
+            minutes,
         )
+        return HttpResponseForbidden(message % {"minutes": minutes}, content_type="text/plain")
     form = EditForm(request.POST or None, initial={"body": comment.body})
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -198,7 +202,7 @@ def comment_edit(request, pk):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                messages.success(request, "Your comment was edited.")
+                messages.success(request, _("Your comment was edited."))
                 return see_other(f"{comment.article.get_absolute_url()}#comment-{comment.pk}")
     context = {
         "form": form,
@@ -213,7 +217,7 @@ def comment_delete(request, pk):
     comment = _own_comment(request, pk, for_edit=False)
     if comment is None:
         return HttpResponseForbidden(
-            "Only the author can delete a comment.", content_type="text/plain"
+            _("Only the author can delete a comment."), content_type="text/plain"
         )
     if request.method == "POST":
         placeholder = None
@@ -222,9 +226,9 @@ def comment_delete(request, pk):
         ownership.forget(request, comment.pk)
         messages.success(
             request,
-            "Your comment was deleted; its replies keep their place."
+            _("Your comment was deleted; its replies keep their place.")
             if placeholder
-            else "Your comment was deleted.",
+            else _("Your comment was deleted."),
         )
         # Back where it was: its placeholder, else what it answered, else the discussion.
         spot = comment.pk if placeholder else comment.parent_id

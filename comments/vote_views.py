@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from comments import defences, roles, selectors, services, votes
@@ -33,7 +34,8 @@ def _back(request, comment: Comment) -> str:
     return f"{page.partition('#')[0]}#comment-{comment.pk}"
 
 
-def _refused(request, comment: Comment, message: str, status: int):
+def _refused(request, comment: Comment, message, status: int):
+    message = str(message)  # a lazy translation, in the reader's language
     if request.htmx:
         return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
     messages.error(request, message)
@@ -83,7 +85,7 @@ def comment_vote(request, pk):
     voter, new_token = _voter(request)
     if voter is None:
         if request.htmx:
-            return _refused(request, comment, "Log in to vote.", 403)
+            return _refused(request, comment, votes.LOG_IN, 403)
         return redirect_to_login(_back(request, comment))
     if defences.over_vote_limit(ip_address=client_ip(request), user=request.user):
         return _refused(request, comment, defences.VOTE_LIMIT_MESSAGE, 429)
@@ -115,7 +117,7 @@ def comment_vote(request, pk):
 def comment_pin(request, pk):
     """An editor pins (``pinned`` = 1) or unpins (0) a top-level comment."""
     if not roles.is_editor(request.user):
-        return HttpResponseForbidden("Only editors can pin comments.", content_type="text/plain")
+        return HttpResponseForbidden(_("Only editors can pin comments."), content_type="text/plain")
     comment = (
         Comment.objects.on_published_articles().select_related("article").filter(pk=pk).first()
     )
@@ -127,5 +129,5 @@ def comment_pin(request, pk):
         return _refused(request, comment, " ".join(error.messages), 400)
     if request.htmx:
         return _controls(request, comment)
-    messages.success(request, "Pinned." if comment.pinned else "Unpinned.")
+    messages.success(request, _("Pinned.") if comment.pinned else _("Unpinned."))
     return see_other(_back(request, comment))

@@ -26,17 +26,19 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from articles.models import Article
 from comments.models import Ban, Comment, Vote
 
 Z = 1.281551565545  # 80% confidence, as Reddit's "best"
 
-NOT_VOTABLE = "This comment cannot be voted on."
-CLOSED = "Voting is closed on this article."
-OWN = "You cannot vote on your own comment."
-BANNED = "You cannot vote while you are banned from commenting."
-BAD_VALUE = "A vote is 1 (up), -1 (down) or 0 (withdraw)."
+NOT_VOTABLE = _("This comment cannot be voted on.")
+CLOSED = _("Voting is closed on this article.")
+OWN = _("You cannot vote on your own comment.")
+BANNED = _("You cannot vote while you are banned from commenting.")
+BAD_VALUE = _("A vote is 1 (up), -1 (down) or 0 (withdraw).")
+LOG_IN = _("Log in to vote.")
 
 
 def wilson_lower_bound(ups: int, downs: int) -> float:
@@ -187,7 +189,7 @@ def comment_vote(*, comment_pk: int, voter: Voter, value: int) -> tuple[Comment,
     if value not in (1, -1, 0):
         raise ValidationError(BAD_VALUE)
     if voter.user is None and not (voter.cookie and voter.address):
-        raise ValidationError("Log in to vote.")
+        raise ValidationError(LOG_IN)
     with transaction.atomic(), connection.cursor() as cursor:
         comment, bans_in_force = _locked(cursor, comment_pk)
         if bans_in_force and _banned(voter):

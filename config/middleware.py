@@ -37,6 +37,7 @@ from django.conf import settings
 from django.http import HttpResponseBadRequest, UnreadablePostError
 from django.urls import Resolver404, resolve
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext_lazy as _
 
 FORM_METHODS = {"POST", "PUT", "PATCH"}
 URLENCODED = "application/x-www-form-urlencoded"
@@ -44,21 +45,22 @@ MULTIPART = "multipart/form-data"
 UTF8_CODECS = {"utf-8", "ascii"}  # codec names, whatever the alias: "UTF8", "us-ascii"
 BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")  # RFC 2046, as Django's parser requires
 
-WRONG_CHARSET = (
+WRONG_CHARSET = _(
     "The form was sent in a character set other than UTF-8, so it was not accepted. "
     "Send the form as UTF-8."
 )
-NOT_UTF8 = (
+NOT_UTF8 = _(
     "The form arrived with text that is not valid UTF-8, so it was not accepted. "
     "Send the form as UTF-8."
 )
-NO_BOUNDARY = "The form was sent as multipart without a valid boundary, so it was not accepted."
-UNREADABLE = "The form could not be read to the end, so it was not accepted."
+NO_BOUNDARY = _("The form was sent as multipart without a valid boundary, so it was not accepted.")
+UNREADABLE = _("The form could not be read to the end, so it was not accepted.")
+# Answered before Django has a request, so before any language is chosen: in English.
 BAD_CONTENT_TYPE = "The Content-Type header could not be read, so the request was not accepted."
 
 
-def refusal(message: str) -> HttpResponseBadRequest:
-    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+def refusal(message) -> HttpResponseBadRequest:
+    return HttpResponseBadRequest(str(message), content_type="text/plain; charset=utf-8")
 
 
 class FormEncodingMiddleware:
@@ -89,7 +91,7 @@ def takes_uploads(request) -> bool:
         return False
 
 
-DAMAGED_SESSION = (
+DAMAGED_SESSION = _(
     "Your session cookie was damaged, so the request was not accepted and the cookie has "
     "been removed. Reload the page to continue."
 )

@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "config.proxy.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The reader's language (cookie, then Accept-Language), before the first middleware
+    # that can answer in words (a refused form); it no longer reads the session.
+    "config.languages.LocaleMiddleware",
     # Before anything reads a form: one that is not UTF-8 gets a 400 saying so.
     "config.middleware.FormEncodingMiddleware",
     "config.middleware.DamagedSessionCookieMiddleware",
@@ -171,7 +174,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-LANGUAGE_CODE = "en-us"
+# The site's language: pages for readers whose browser asks for none we have, and mail.
+# Readers choose theirs with the footer's switch (a cookie) or their browser's
+# Accept-Language; README "Languages" says how to add one.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("fr", "French")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -280,6 +291,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -333,6 +345,8 @@ COMMENTS_ANONYMOUS_VOTES = env_bool("COMMENTS_ANONYMOUS_VOTES", False)  # weaker
 COMMENTS_VOTE_RATE_LIMIT = os.environ.get("COMMENTS_VOTE_RATE_LIMIT", "60/m")
 # Cached pages show new scores at most this many seconds late (the voter's own at once).
 COMMENTS_SCORE_REFRESH_SECONDS = env_int("COMMENTS_SCORE_REFRESH_SECONDS", 30)
+# An open article page asks this often whether comments were added (0: it never asks).
+COMMENTS_LIVE_POLL_SECONDS = env_int("COMMENTS_LIVE_POLL_SECONDS", 15)
 COMMENTS_REFUSE_DUPLICATES = env_bool("COMMENTS_REFUSE_DUPLICATES", True)
 COMMENTS_BLOCKED_WORDS = env_list("COMMENTS_BLOCKED_WORDS", [])  # held for moderation
 COMMENTS_LOCK_TIMEOUT_MS = env_int("COMMENTS_LOCK_TIMEOUT_MS", 5000)  # wait for a thread's lock

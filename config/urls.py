@@ -3,6 +3,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import HttpResponseBadRequest
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext as _
 from django.views.generic import RedirectView
 
 from accounts.views import admin_login
@@ -25,11 +26,11 @@ def bad_request(request, exception):
     CSRF token first, reading the form again, and when the form was what failed, that failed
     again and the reader got a 500."""
     if isinstance(exception, RequestDataTooBig):
-        message = "The form is too large, so it was not accepted."
+        message = _("The form is too large, so it was not accepted.")
     elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
-        message = "The form has too many fields, so it was not accepted."
+        message = _("The form has too many fields, so it was not accepted.")
     else:
-        message = "The request could not be understood, so it was not accepted."
+        message = _("The request could not be understood, so it was not accepted.")
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("", include("comments.urls")),
     path("accounts/", include("accounts.urls")),
     path("email/", include("subscriptions.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's switch
     path("admin/login/", admin_login),  # the admin's log-in, throttled
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),

@@ -24,13 +24,14 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 MAX_LENGTH = 100
 
-NO_LETTER = "Choose a name with at least one letter."
-ACCOUNT_NAME = "That name belongs to an account: log in, or choose another."
-RESERVED = "That name is reserved: choose another."
-TOO_LONG = f"Keep the name to {MAX_LENGTH} characters or fewer."
+NO_LETTER = gettext_lazy("Choose a name with at least one letter.")
+ACCOUNT_NAME = gettext_lazy("That name belongs to an account: log in, or choose another.")
+RESERVED = gettext_lazy("That name is reserved: choose another.")
 
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), which renders as
 # nothing, plus the blank Braille pattern. Some are letters (the Hangul fillers) or marks.
@@ -216,7 +217,7 @@ def refusal(name: str) -> str | None:
     """Why ``name`` may not be used, as a sentence for the form; None when it may."""
     name = normalize(name)
     if len(name) > MAX_LENGTH:
-        return TOO_LONG
+        return _("Keep the name to %(limit)d characters or fewer.") % {"limit": MAX_LENGTH}
     if not has_letter(name):
         return NO_LETTER
     if is_reserved(name):

@@ -31,14 +31,15 @@ def post_as(client, article, name, body="Hello."):
 
 
 def author_line(html, comment):
-    """The author part of a comment's meta line (after its number), up to its time."""
+    """The author part of a comment's meta line (after its number), up to its end, without
+    the name's id (which a reply's label refers to)."""
     meta = re.search(
-        rf'id="meta-{comment.pk}">\s*(?:<span class="number">\d+\.</span>)?(.*?)<a class="when"',
+        rf'id="meta-{comment.pk}">\s*(?:<span class="number">\d+\.</span>)?(.*?)</summary>',
         html,
         re.S,
     )
     assert meta, f"comment {comment.pk} is not on the page"
-    return meta.group(1).strip()
+    return re.sub(r' id="name-\d+"', "", meta.group(1)).strip()
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,25 @@
 // Progressive enhancement only: the thread works without this file.
 (function () {
   "use strict";
+  // Words come from the page, in its language (data- attributes of this script's element,
+  // templates/base.html); numbers and relative times are formatted for the page's language.
+  var words = document.currentScript ? document.currentScript.dataset : {};
+  var lang = document.documentElement.lang || undefined;
   var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
                ["hour", 3600], ["minute", 60]];
-  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, { numeric: "auto" }) : null;
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+
+  // The message for ``count``: its "one" form or its "other" form, numbers put in.
+  function counted(one, other, count, limit) {
+    var form = (plurals ? plurals.select(count) === "one" : count === 1) ? one : other;
+    return (form || "").replace("{n}", count.toLocaleString(lang))
+      .replace("{limit}", limit === undefined ? "" : limit.toLocaleString(lang));
+  }
 
   function relativeTimes(root) {
     if (!rtf) return;
-    root.querySelectorAll(".comment .meta time[datetime]").forEach(function (el) {
+    root.querySelectorAll(".comment .when time[datetime]").forEach(function (el) {
       var seconds = (new Date(el.getAttribute("datetime")) - Date.now()) / 1000;
       for (var i = 0; i < units.length; i++) {
         if (Math.abs(seconds) >= units[i][1]) {
@@ -15,7 +27,7 @@
           return;
         }
       }
-      el.textContent = "just now";
+      el.textContent = words.justNow;
     });
   }
 
@@ -50,8 +62,8 @@
     note.hidden = left > limit / 10;
     note.classList.toggle("over", left < 0);
     note.textContent = left >= 0
-      ? left.toLocaleString() + (left === 1 ? " character left" : " characters left")
-      : (-left).toLocaleString() + (left === -1 ? " character" : " characters") + " over the limit of " + limit.toLocaleString();
+      ? counted(words.leftOne, words.leftOther, left)
+      : counted(words.overOne, words.overOther, -left, limit);
   }
   document.addEventListener("input", function (event) {
     if (event.target.matches && event.target.matches("textarea[data-max-length]")) {
@@ -68,7 +80,7 @@
     if (!slot) return;
     event.preventDefault();
     var text = slot.querySelector("textarea");
-    if (text && text.value.trim() && !window.confirm("Discard your reply?")) return;
+    if (text && text.value.trim() && !window.confirm(words.discard)) return;
     slot.innerHTML = "";
     var comment = slot.closest(".comment");
     var reply = comment && comment.querySelector(":scope > details > .actions .reply-link");
@@ -103,12 +115,14 @@
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
-    sayProblem(plain && xhr.responseText ? xhr.responseText : "Something went wrong. Please try again.");
+    sayProblem(plain && xhr.responseText ? xhr.responseText : words.failed);
   });
   document.addEventListener("htmx:sendError", function () {
-    sayProblem("The site could not be reached. Check your connection and try again.");
+    sayProblem(words.offline);
   });
 
+  // Comments added by live.js (new comments shown in place).
+  document.addEventListener("comments:added", function (event) { relativeTimes(event.target); });
   document.addEventListener("htmx:afterSwap", function (event) {
     relativeTimes(event.detail.target);
     var target = event.detail.target;
