@@ -5,6 +5,8 @@ reader looks; a second reader sees the new score once the refresh slot has passe
 order switch reorders the discussion.
 """
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
@@ -44,6 +46,12 @@ def controls(page, comment):
     return page.locator(f"#votes-{comment.pk}")
 
 
+def settled(page, comment):
+    """The swapped-in controls once htmx has settled them: until then (``htmx-added``) their
+    buttons are plain form buttons, and a key pressed on one would post without htmx."""
+    expect(controls(page, comment)).not_to_have_class(re.compile(r"\bhtmx-added\b"))
+
+
 def test_with_javascript_a_vote_changes_in_place_by_mouse_and_by_keyboard(
     open_page, article, discussion
 ):
@@ -57,6 +65,7 @@ def test_with_javascript_a_vote_changes_in_place_by_mouse_and_by_keyboard(
     expect(controls(page, first).locator(".score")).to_contain_text("1")
     up = controls(page, first).get_by_role("button", name="Upvote")
     expect(up).to_have_attribute("aria-pressed", "true")
+    settled(page, first)
     down = controls(page, first).get_by_role("button", name="Downvote")
     down.focus()
     page.keyboard.press("Enter")
