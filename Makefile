@@ -45,6 +45,8 @@ demo: migrate
 
 # The development server, with a task worker beside it (mail is queued by requests and sent
 # by the worker: printed here, with the console backend); Ctrl-C stops both.
+# Links in the mail the development server prints point at the port it serves.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: demo
 	@echo "Threadline on http://127.0.0.1:$(PORT)/  (DEBUG=$(DEBUG); Ctrl-C stops)"
 	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
