@@ -31,6 +31,7 @@ from comments.admin_moderation import (
 )
 from comments.admin_votes import VotesMixin, discount_their_votes
 from comments.models import Ban, Comment, Flag, QueuedComment
+from core.admin import ReadOnlyAdmin
 from core.markup import sanitize
 
 # decision -> (status, what is done, the button's label)
@@ -166,7 +167,7 @@ class CommentAdmin(ModerationMixin, VotesMixin, admin.ModelAdmin):
 
 
 @admin.register(QueuedComment)
-class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
+class ModerationQueueAdmin(ModerationMixin, ReadOnlyAdmin):
     """Held and reported comments, oldest first; one click approves, removes or marks spam."""
 
     list_display = ["full_text", "decide"]
@@ -181,15 +182,6 @@ class ModerationQueueAdmin(ModerationMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         queued = Comment.objects.in_moderation().values("pk")
         return super().get_queryset(request).filter(pk__in=queued)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return self.has_moderate_permission(request)

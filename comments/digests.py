@@ -3,7 +3,7 @@ editors' summary of the moderation queue (``COMMENTS_MODERATOR_DIGEST``).
 
 Both are tasks the workers enqueue once a day, with the day as their argument
 (``core.daily``; registered in comments/apps.py). Each message's idempotency key names
-the address and the day (``digest:<address>:<day>``, ``moderation:<address>:<day>``), so
+the address and the day (``digest:<address>:<day>``, ``moderation:<day>:<address>``), so
 a task run twice for one day, or by two workers at once, sends each address one mail.
 
 A digest lists the comments approved in each followed discussion since that follow's
@@ -23,8 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from comments.models import Comment
-from comments.notify import editor_addresses, queue_notification
-from subscriptions import services as subscriptions
+from comments.notify import queue_notification, to_editors
 from subscriptions.models import Address, Follow
 
 ITEMS = 30  # comments listed per discussion or per part of the queue; a count for the rest
@@ -192,22 +191,17 @@ def send_moderator_digest(day: str) -> int:
                 lines.append(section["more"])
             paragraphs.append("\n".join(lines))
         paragraphs.append(gettext("Open the moderation queue: %(url)s") % {"url": queue_url})
-        queued = 0
-        for address in editor_addresses():
-            if subscriptions.muted(address, "moderation_digest"):
-                continue
-            queued += queue_notification(
-                key=f"moderation:{address}:{day}",
-                kind="moderation",
-                recipient=address,
-                scope="moderation",
-                subject=subject,
-                paragraphs=paragraphs,
-                why=gettext("You get this as an editor: the daily moderation digest."),
-                template="moderation",
-                context={"intro": intro, "sections": sections, "queue_url": queue_url},
-            )
-    return queued
+        return to_editors(
+            key=f"moderation:{day}",
+            kind="moderation",
+            scope="moderation",
+            choice="moderation_digest",
+            subject=subject,
+            paragraphs=paragraphs,
+            why=gettext("You get this as an editor: the daily moderation digest."),
+            template="moderation",
+            context={"intro": intro, "sections": sections, "queue_url": queue_url},
+        )
 
 
 def _queue_part(comments, heading: str) -> dict | None:

@@ -121,12 +121,24 @@ def queue_notification(
     return message is not None
 
 
+def to_editors(*, key: str, scope: str, choice: str, **message) -> int:
+    """Queue ``message`` to each editor (``editor_addresses``) who has not turned off
+    ``choice`` (an ``Address`` field: "reports", "moderation_digest"), keyed
+    ``<key>:<address>``, its unsubscribe link stopping ``scope``; how many were queued."""
+    queued = 0
+    for address in editor_addresses():
+        if not subscriptions.muted(address, choice):
+            queued += queue_notification(
+                key=f"{key}:{address}", recipient=address, scope=scope, **message
+            )
+    return queued
+
+
 def first_report(comment) -> int:
     """Queue a message to each editor: a comment was reported for the first time. Returns
     how many were queued (none for an editor told of this comment before, or who asked to
     hear of reports no more)."""
     url = settings.SITE_URL + reverse("admin:comments_comment_change", args=[comment.pk])
-    queued = 0
     with translation.override(settings.LANGUAGE_CODE):
         subject = gettext("Comment #%(number)s was reported") % {"number": comment.pk}
         paragraphs = [
@@ -135,21 +147,17 @@ def first_report(comment) -> int:
             comment.body,
             gettext("Review it: %(url)s") % {"url": url},
         ]
-        for address in editor_addresses():
-            if subscriptions.muted(address, "reports"):
-                continue
-            queued += queue_notification(
-                key=f"report:{comment.pk}:{address}",
-                kind="report",
-                recipient=address,
-                scope="reports",
-                subject=subject,
-                paragraphs=paragraphs,
-                why=gettext("You get this as an editor: a comment's first report."),
-                template="report",
-                context={"comment": comment, "article": comment.article, "url": url},
-            )
-    return queued
+        return to_editors(
+            key=f"report:{comment.pk}",
+            kind="report",
+            scope="reports",
+            choice="reports",
+            subject=subject,
+            paragraphs=paragraphs,
+            why=gettext("You get this as an editor: a comment's first report."),
+            template="report",
+            context={"comment": comment, "article": comment.article, "url": url},
+        )
 
 
 def comment_approved(comment) -> int:

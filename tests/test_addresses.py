@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth.models import User
-from django.core import mail, signing
+from django.core import signing
 from django.utils import timezone
 
 from comments.models import Comment
@@ -24,25 +24,13 @@ from core.models import OutboxMessage
 from subscriptions import tokens
 from subscriptions.models import Address, Follow
 from tests.support.mail import smtp_mailers, smtp_server
-from tests.support.tasks import run_tasks
+from tests.support.tasks import run_tasks, sent
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/email/confirm/[^/\s]+/)")
 
 
 def post_url(article):
     return f"/articles/{article.slug}/comments/"
-
-
-def sent(kind=None, to=None):
-    """The messages the worker has sent (after running the queue), by kind and recipient."""
-    run_tasks()
-    kinds = dict(OutboxMessage.objects.values_list("message_id", "kind"))
-    return [
-        message
-        for message in mail.outbox
-        if (kind is None or kinds[message.extra_headers["Message-ID"]] == kind)
-        and (to is None or to in message.to)
-    ]
 
 
 def confirmation_path(message) -> str:

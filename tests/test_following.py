@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.core import mail
 from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -29,24 +28,13 @@ from core.models import DailyRun, OutboxMessage
 from subscriptions.models import Follow
 from subscriptions.services import SESSION_ADDRESS
 from tests.support.mail import smtp_server, smtp_settings, wait_until, worker_process
-from tests.support.tasks import run_tasks
+from tests.support.tasks import sent
 
 DAY = "2031-05-04"
 
 
 def follow_url(article):
     return f"/articles/{article.slug}/follow/"
-
-
-def sent(kind=None, to=None):
-    run_tasks()
-    kinds = dict(OutboxMessage.objects.values_list("message_id", "kind"))
-    return [
-        message
-        for message in mail.outbox
-        if (kind is None or kinds[message.extra_headers["Message-ID"]] == kind)
-        and (to is None or to in message.to)
-    ]
 
 
 @pytest.fixture

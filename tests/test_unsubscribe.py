@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
-from django.core import mail
 from django.test import Client
 
 from comments import digests
@@ -25,7 +24,7 @@ from core.models import OutboxMessage
 from subscriptions import tokens
 from subscriptions.models import Address, Follow
 from tests.support.mail import smtp_mailers, smtp_server
-from tests.support.tasks import run_tasks
+from tests.support.tasks import run_tasks, sent
 
 SITE = "https://comments.example.org"
 DAY = "2031-05-04"
@@ -45,12 +44,6 @@ def unsubscribe_url(message) -> str:
     header = message.extra_headers["List-Unsubscribe"]
     assert header.startswith("<") and header.endswith(">")
     return header[1:-1]
-
-
-def sent(kind=None):
-    run_tasks()
-    kinds = dict(OutboxMessage.objects.values_list("message_id", "kind"))
-    return [m for m in mail.outbox if kind is None or kinds[m.extra_headers["Message-ID"]] == kind]
 
 
 @pytest.fixture

@@ -10,9 +10,12 @@ Limitations: one task at a time in this thread; a real worker in a subprocess is
 ``tests.support.mail.worker_process``.
 """
 
+from django.core import mail
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
+
+from core.models import OutboxMessage
 
 
 def run_tasks(*, limit: int = 1000) -> int:
@@ -44,3 +47,16 @@ def run_tasks(*, limit: int = 1000) -> int:
 def queued_tasks() -> int:
     """Tasks waiting to run, now or later."""
     return DBTaskResult.objects.filter(status="READY").count()
+
+
+def sent(kind=None, to=None) -> list:
+    """The messages the worker has sent (after running the queue), of ``kind`` (the outbox's:
+    "reply", "follow", "digest", ...) and to ``to``, when given."""
+    run_tasks()
+    kinds = dict(OutboxMessage.objects.values_list("message_id", "kind"))
+    return [
+        message
+        for message in mail.outbox
+        if (kind is None or kinds[message.extra_headers["Message-ID"]] == kind)
+        and (to is None or to in message.to)
+    ]
