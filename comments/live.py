@@ -52,6 +52,7 @@ from articles.models import Article
 from comments import selectors, votes
 from comments.http import viewer_for
 from comments.models import Comment, visible_q
+from core import release
 
 SETTLE = timedelta(minutes=2)  # far longer than a write's transaction (its lock waits are bounded)
 LIST_LIMIT = 500  # comments listed by one changed poll, the newest
@@ -265,7 +266,10 @@ def new_comments(request, slug):
     pks = sorted({int(p) for p in parts})
     key = None
     if not (viewer.user_id or viewer.owned_ids or viewer.editor or viewer.vote_cookie):
-        drawn = f"{article.discussion_version}.{votes.scores_key(article)}.{get_language()}.{pks}"
+        drawn = ".".join(
+            map(str, [release.stamp(), article.discussion_version, votes.scores_key(article)])
+        )
+        drawn += f".{get_language()}.{pks}"
         key = f"live.{slug}.show.{hashlib.sha256(drawn.encode()).hexdigest()[:24]}"
         html = cache.get(key)
         if html is not None:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from comments import following, ownership, selectors, votes
 from comments.forms import CommentForm
 from comments.http import ORDER_COOKIE, VOTED, int_param, order_of, viewer_for
+from core import release
 
 CLOSED_MESSAGE = _("Comments are closed on this article.")
 
@@ -64,7 +65,9 @@ def render_article_page(request, article, *, form=None, reply_to=None, preview=N
             else settings.COMMENTS_PAGE_CACHE_SECONDS
         ),
         "cache_version": (
-            f"{article.discussion_version}.{votes.scores_key(article)}" if cacheable else None
+            f"{release.stamp()}.{article.discussion_version}.{votes.scores_key(article)}"
+            if cacheable
+            else None
         ),
         "follow": following.follow_control(request, article),
         "language": get_language(),  # part of the cached fragments' keys
@@ -106,6 +109,7 @@ def _etag(request, article) -> str:
         request.META.get("CSRF_COOKIE", ""),
         request.htmx.target if request.htmx else "",
         get_language(),
+        release.stamp(),  # pages drawn by other code
     ]
     return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
