@@ -134,6 +134,13 @@ def to_editors(*, key: str, scope: str, choice: str, **message) -> int:
     return queued
 
 
+def withdraw(pks) -> int:
+    """Withdraw the reply and follow notifications of these comments not sent yet (they were
+    removed, marked spam, held again or deleted: no longer news). Once withdrawn, a message
+    is not queued again under its key, so approving the comment again tells nobody."""
+    return outbox.withdraw([f"{kind}:{pk}:" for pk in pks for kind in ("reply", "follow")])
+
+
 def first_report(comment) -> int:
     """Queue a message to each editor: a comment was reported for the first time. Returns
     how many were queued (none for an editor told of this comment before, or who asked to

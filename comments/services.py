@@ -160,6 +160,7 @@ def comment_delete_by_author(*, comment: Comment) -> Comment | None:
     """
     with transaction.atomic():
         fresh = lock_comment(comment.pk)
+        notify.withdraw([fresh.pk])
         if fresh.has_replies:
             fresh.deleted_at = timezone.now()
             fresh.save(update_fields=["deleted_at"])
@@ -202,6 +203,8 @@ def comments_moderate(*, pks, status: str, with_replies: bool = False) -> list[C
             news = Comment.objects.filter(pk__in=approved).order_by("tree_id", "lft")
             for comment in news.select_related("article", "user", "parent__user"):
                 notify.comment_approved(comment)
+        else:
+            notify.withdraw(target_pks)
         for article_id in sorted({row.article_id for row in rows}):
             _changed(article_id)
         return list(Comment.objects.filter(pk__in=target_pks).order_by("tree_id", "lft"))
@@ -295,6 +298,7 @@ def comment_purge(*, comment: Comment) -> int:
         except Comment.DoesNotExist:
             return 0  # already gone with an ancestor deleted in the same request
         count = fresh.get_descendant_count() + 1
+        notify.withdraw(fresh.get_descendants(include_self=True).values_list("pk", flat=True))
         fresh.delete()
         _changed(fresh.article_id)
         return count

@@ -23,6 +23,7 @@ class OutboxMessage(models.Model):
         PENDING = "pending", _("waiting to be sent")
         SENT = "sent", _("sent")
         FAILED = "failed", _("given up")
+        WITHDRAWN = "withdrawn", _("withdrawn before it was sent")
 
     key = models.CharField(_("idempotency key"), max_length=400, unique=True)
     kind = models.CharField(
@@ -63,7 +64,8 @@ class OutboxMessage(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "sent", "failed"]), name="outbox_state_valid"
+                condition=Q(state__in=["pending", "sent", "failed", "withdrawn"]),
+                name="outbox_state_valid",
             ),
             models.CheckConstraint(
                 condition=Q(state="sent", sent_at__isnull=False)

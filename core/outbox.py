@@ -39,6 +39,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import Q
 from django.tasks import TaskResultStatus, task
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
@@ -104,6 +105,22 @@ def queue(
             return None
         schedule(message)
     return message
+
+
+def withdraw(prefixes: list[str]) -> int:
+    """Withdraw the pending messages whose key starts with one of ``prefixes`` (news that is
+    no longer true: a comment removed or deleted before its notification went out), in the
+    caller's transaction; their tasks then find nothing to send. A message a worker is
+    sending at this moment is passed over (``SKIP LOCKED``): it is on its way. Returns how
+    many were withdrawn."""
+    if not prefixes:
+        return 0
+    matches = Q()
+    for prefix in prefixes:
+        matches |= Q(key__startswith=prefix)
+    waiting = OutboxMessage.objects.filter(matches, state=OutboxMessage.State.PENDING)
+    pks = list(waiting.select_for_update(skip_locked=True).values_list("pk", flat=True))
+    return OutboxMessage.objects.filter(pk__in=pks).update(state=OutboxMessage.State.WITHDRAWN)
 
 
 def schedule(message: OutboxMessage) -> None:

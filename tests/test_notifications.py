@@ -11,6 +11,7 @@ test here (tests/test_addresses.py shows what happens before a reader confirms t
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from comments.models import Comment
 from comments.services import comment_set_status
@@ -160,6 +161,29 @@ def test_a_reply_its_author_deleted_while_held_is_not_announced_on_approval(
     Comment.objects.filter(pk=answer.pk).update(deleted_at=answer.created_at)
     _approve_on_the_changelist(editor_client, answer)
     assert sent_to("ann@example.org") == []
+
+
+@pytest.mark.parametrize("undo", ["remove", "mark_spam", "remove_with_replies", "delete"])
+def test_a_reply_taken_back_before_the_worker_sends_it_is_never_mailed(
+    article, post, editor_client, undo
+):
+    parent = post("Tell me", author_email="ann@example.org", notify_replies=True)
+    bo = Client()
+    reply(bo, article, parent, body="Rude words", author_name="Bo")
+    answer = Comment.objects.get(body="Rude words")
+    [queued] = OutboxMessage.objects.filter(kind="reply")  # queued, the worker not run yet
+    if undo == "delete":
+        bo.post(f"/comments/{answer.pk}/delete/")  # Bo, in the browser that posted it
+        assert not Comment.objects.filter(pk=answer.pk).exists()
+    else:
+        editor_client.post(CHANGELIST, {"action": undo, "_selected_action": [answer.pk]})
+        assert Comment.objects.get(pk=answer.pk).status != "approved"
+    assert sent_to("ann@example.org") == []
+    queued.refresh_from_db()
+    assert queued.state == "withdrawn"
+    if undo != "delete":  # approved again: still news once at most, and already withdrawn
+        _approve_on_the_changelist(editor_client, answer)
+        assert sent_to("ann@example.org") == []
 
 
 def test_editors_hear_of_a_comments_first_report_once(client, post, editor, settings):
