@@ -202,6 +202,21 @@ def test_log_in_and_sign_up_pages_and_their_errors(open_page, db):
     assert_accessible(page, "sign-up page with errors")
 
 
+def test_mail_pages_of_a_reader_with_an_address(open_page, article, discussion):
+    """The follow control on the article page, "What you follow" and the address page."""
+    User.objects.create_user("gus", email="gus@example.org", password=PASSWORD)
+    page = signed_in(open_page, "gus")
+    page.goto(article.get_absolute_url())
+    page.locator("#follow input[type=radio]").nth(1).check()
+    page.locator("#follow").get_by_role("button", name="Save").click()
+    expect(page.locator("#follow .follow-status")).to_be_visible()
+    assert_accessible(page, "article page with the follow control, following")
+    for where, url in [("what you follow", "/notifications/"), ("address", "/accounts/email/")]:
+        page.goto(url)
+        expect(page.locator("main")).to_be_visible()
+        assert_accessible(page, where)
+
+
 def test_admin_pages_an_editor_uses(open_page, post, discussion):
     User.objects.create_user("ida", password=PASSWORD)
     call_command("make_editor", "ida", stdout=io.StringIO())
