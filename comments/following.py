@@ -82,6 +82,18 @@ class Reader:
         return bool(self.email) and self.email in editor_addresses()
 
 
+def may_ask_for_replies(request, email: str) -> bool:
+    """Whether a reader without an account may have replies to their comment mailed to
+    ``email``: when this browser has shown it reads that address's mail (a confirmation, or
+    the manage link from one of our mails), or when nobody has confirmed the address yet
+    (then the one confirmation mail asks its owner). Otherwise anyone could type someone
+    else's confirmed address and have the replies to their own comments mailed there."""
+    email = normalize(email)
+    if email == request.session.get(subscriptions.SESSION_ADDRESS, ""):
+        return True
+    return not subscriptions.is_confirmed(email)
+
+
 def reader_for(request) -> Reader:
     if request.user.is_authenticated:
         return Reader(email=normalize(request.user.email), user=request.user)

@@ -256,7 +256,8 @@ def new_comments(request, slug):
     and language: after a new comment every open page asks for it."""
     raw = request.GET.get("show", "")
     parts = raw.split(",") if raw else []
-    if not parts or len(parts) > SHOW_LIMIT or not all(p.isascii() and p.isdigit() for p in parts):
+    ids = all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts)
+    if not parts or len(parts) > SHOW_LIMIT or not ids:
         message = _("“show” must list comment ids, separated by commas (at most %(limit)d).")
         return _bad(message % {"limit": SHOW_LIMIT})
     article = selectors.published_article(slug)

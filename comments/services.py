@@ -257,6 +257,7 @@ def comment_flag(
         if reports.hides(open_weight):
             fresh.status = Comment.Status.PENDING
             fresh.save(update_fields=["status"])
+            notify.withdraw([fresh.pk])
             _changed(fresh.article_id)
         return flag, count == 1
 

@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from comments import defences, ownership, policy, selectors, services
+from comments import defences, following, ownership, policy, selectors, services
 from comments.forms import CommentForm, EditForm, FlagForm
 from comments.http import int_param, order_of, reader_key, see_other, viewer_for
 from comments.nodes import edit_minutes_left
@@ -125,6 +125,18 @@ def _post(request, article, form):
     )
     if verdict.refused:
         return None, _refuse(form, verdict)
+    notify_replies = data.get("notify_replies", False)
+    email = data.get("author_email", "")
+    guest_asks = notify_replies and not request.user.is_authenticated and email
+    if guest_asks and not following.may_ask_for_replies(request, email):
+        notify_replies = False
+        messages.info(
+            request,
+            _(
+                "Replies will not be mailed: that address was confirmed in another browser. "
+                "Open “Everything we send you” from one of our mails in this browser first."
+            ),
+        )
     try:
         comment = services.comment_create(
             article=article,
@@ -135,7 +147,7 @@ def _post(request, article, form):
             author_email=data.get("author_email", ""),
             ip_address=ip,
             status=verdict.comment_status,
-            notify_replies=data.get("notify_replies", False),
+            notify_replies=notify_replies,
         )
     except ValidationError as error:
         _add_errors(form, error)

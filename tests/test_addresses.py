@@ -20,9 +20,11 @@ from django.core import signing
 from django.utils import timezone
 
 from comments.models import Comment
+from comments.services import comment_flag
 from core.models import OutboxMessage
 from subscriptions import tokens
 from subscriptions.models import Address, Follow
+from subscriptions.services import SESSION_ADDRESS
 from tests.support.mail import smtp_mailers, smtp_server
 from tests.support.tasks import run_tasks, sent
 
@@ -64,6 +66,41 @@ def test_a_guest_gets_one_confirmation_mail_and_no_reply_before_confirming(clien
     assert [("Third answer" in m.body, "First answer" in m.body) for m in replies] == [
         (True, False)
     ]
+
+
+def test_nobody_has_replies_mailed_to_someone_elses_confirmed_address(
+    client, article, post, confirmed
+):
+    confirmed("ann@example.org")
+    mallory = client.__class__()  # a browser that never showed it reads Ann's mail
+    bait = guest_comment(mallory, article, author_email="ann@example.org", notify_replies="on")
+    assert not bait.notify_replies
+    page = mallory.get(article.get_absolute_url()).text
+    assert "Replies will not be mailed: that address was confirmed in another browser." in page
+    post("Spam in a reply, for Ann's inbox", parent=bait, name="Mallory")
+    assert sent(to="ann@example.org") == []
+
+    # Ann's own browser, which opened a link from one of our mails, may ask for replies.
+    session = client.session
+    session[SESSION_ADDRESS] = "ann@example.org"
+    session.save()
+    own = guest_comment(client, article, author_email="Ann@example.org", notify_replies="on")
+    assert own.notify_replies
+    post("An answer", parent=own, name="Bo")
+    assert [m.subject for m in sent(kind="reply", to="ann@example.org")] == [
+        f"New reply to your comment on “{article.title}”"
+    ]
+
+
+def test_a_comment_hidden_by_reports_withdraws_its_queued_mail(client, article, post, editor):
+    parent = post("Tell me", author_email="ann@example.org", notify_replies=True)
+    Address.objects.create(email="ann@example.org", confirmed_at=timezone.now())
+    answer = post("Rude words", parent=parent, name="Bo")
+    assert OutboxMessage.objects.filter(kind="reply").count() == 1  # queued, not sent yet
+    comment_flag(comment=answer, reporter="editor", reason="abuse", user=editor)
+    assert Comment.objects.get(pk=answer.pk).status == "pending"  # an editor's report hides
+    assert sent(kind="reply") == []
+    assert OutboxMessage.objects.get(kind="reply").state == "withdrawn"
 
 
 def test_opening_the_link_shows_a_button_and_confirms_nothing(client, article):

@@ -295,6 +295,7 @@ def test_with_redis_down_the_poll_answers_from_the_database(
         {"show": ""},
         {"show": "1,two"},
         {"show": ",".join(["1"] * (live.SHOW_LIMIT + 1))},
+        {"show": "9" * 5000},  # past Python's int() digit limit: not a 500
     ],
 )
 def test_a_malformed_poll_is_a_400_in_words(client, article, query):
