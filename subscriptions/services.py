@@ -113,6 +113,7 @@ def confirm(*, email: str, user=None) -> Address:
     if old is not None:
         followed = set(address.follows.values_list("article_id", flat=True))
         old.follows.exclude(article_id__in=followed).update(address=address)
+        old.follows.all().delete()  # those the new address follows already: its choice stands
         address.reports, address.moderation_digest = old.reports, old.moderation_digest
         address.save(update_fields=["reports", "moderation_digest"])
     account.email = address.email

@@ -24,7 +24,7 @@ from comments.services import comment_flag
 from core.models import OutboxMessage
 from subscriptions import tokens
 from subscriptions.models import Address, Follow
-from subscriptions.services import SESSION_ADDRESS
+from subscriptions.services import SESSION_ADDRESS, address_vouched, confirm
 from tests.support.mail import smtp_mailers, smtp_server
 from tests.support.tasks import run_tasks, sent
 
@@ -279,6 +279,19 @@ def test_an_account_changes_its_address_and_the_old_one_serves_until_the_new_is_
     post("Elsewhere", on=other_article, name="Dee")
     assert [m.to for m in sent(kind="reply") if "After" in m.body] == [["new@example.org"]]
     assert [m.to for m in sent(kind="follow")] == [["new@example.org"]]
+
+
+def test_after_a_change_of_address_the_old_one_follows_nothing(article, other_article):
+    user = User.objects.create_user("ann", "old@example.org", "pw-ann-12345")
+    old, new = address_vouched("old@example.org"), address_vouched("new@example.org")
+    Follow.objects.create(address=old, article=article, mode=Follow.Mode.DIGEST)
+    Follow.objects.create(address=old, article=other_article, mode=Follow.Mode.DIGEST)
+    Follow.objects.create(address=new, article=article, mode=Follow.Mode.IMMEDIATE)
+    confirm(email="new@example.org", user=user)
+    assert set(Follow.objects.values_list("address__email", "article_id", "mode")) == {
+        ("new@example.org", article.pk, "immediate"),  # the new address's own choice stands
+        ("new@example.org", other_article.pk, "digest"),
+    }
 
 
 def test_an_address_an_administrator_gave_an_account_is_confirmed(client, article, post):
