@@ -9,6 +9,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from accounts import throttle
 from core import names
+from subscriptions.models import normalize
 
 
 class ThrottledLoginMixin:
@@ -76,7 +77,7 @@ class EmailForm(forms.Form):
         )
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if email == self.user.email.strip().lower():
+        email = normalize(self.cleaned_data["email"])
+        if email == normalize(self.user.email):
             raise ValidationError(gettext("That is already your account's address."))
         return email
