@@ -7,6 +7,7 @@ PORT ?= 8000
 export DEBUG ?= 1
 
 .PHONY: run test lint bench serve worker audit venv runtime migrate demo lock clean
+.PHONY: cluster cluster-stop cluster-clean
 
 # Find Python 3.13 (.python-version): pyenv first, then python3.13 on PATH, then any
 # python3 that is at least 3.12.
@@ -74,6 +75,21 @@ serve: runtime
 worker: export DEBUG := 0
 worker: runtime
 	$(PY) manage.py db_worker --no-reload
+
+# The whole topology on this machine (docs/deploy.md): HAProxy in front of two gunicorn app
+# servers, a PostgreSQL primary with a streaming replica (clusters of their own, not the
+# machine's), Redis, a task worker and a mail sink; prints HAProxy's URL. Run again, it starts
+# only what is down. CLUSTER_DIR (default /tmp/threadline-cluster) and CLUSTER_PORT (8100).
+cluster: venv
+	$(PY) -m deploy.cluster start
+
+# Stop every process of the cluster; its data stays for the next `make cluster`.
+cluster-stop:
+	$(PY) -m deploy.cluster stop
+
+# Stop it and delete its run directory (databases, mail, logs).
+cluster-clean:
+	$(PY) -m deploy.cluster stop --remove
 
 # Measure page and write speed on PostgreSQL; figures go to BENCHMARKS.md. A quick check:
 # BENCH_SIZES=10,1000 BENCH_QUICK=1 BENCH_OUTPUT=/tmp/bench.md make bench (see bench/run.py).
