@@ -11,13 +11,16 @@ Environment:
 * ``BENCH_SIZES``: the articles to build, in comments (default ``10,1000,10000,100000``);
 * ``BENCH_QUICK=1``: every measure, with few repetitions (figures for checking the bench);
 * ``BENCH_WRK=0``: no wrk runs (nor the votes measure, which uses wrk);
+* ``BENCH_CLUSTER=0``: no cluster figures (``bench/cluster.py`` starts ``make cluster``'s
+  topology of its own, its own PostgreSQL primary and replica, about a minute);
 * ``BENCH_OUTPUT``: where the report goes (default ``BENCHMARKS.md`` at the root);
 * ``BENCH_REPORT_ONLY=1``: rewrite that report from the last run's saved figures.
 
 The measures live in ``bench/pages.py``, ``writes.py``, ``redos.py``, ``http_load.py``,
 ``votes.py`` (reads while 100 votes a second go into the article), ``live.py`` (1,000
 open pages polling for new comments; ``python -m bench.live`` runs it alone) and
-``imports.py`` (a 100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``);
+``imports.py`` (a 100,000-comment WordPress file imported; 10,000 with ``BENCH_QUICK``),
+``cluster.py`` (reads through HAProxy with one and two app servers, replies with the replica);
 ``harness.py`` holds the database, timing and machine; ``report.py`` writes the report.
 """
 
@@ -35,7 +38,7 @@ from bench import harness  # noqa: E402 (importable before Django is set up)
 
 def measure(config: harness.Config) -> dict:
     """Build the articles and take every figure; returns plain figures for the report."""
-    from bench import http_load, imports, live, pages, redos, votes, writes
+    from bench import cluster, http_load, imports, live, pages, redos, votes, writes
 
     started, load = time.perf_counter(), os.getloadavg()[0]
     articles, shapes = harness.build_data(config.sizes)
@@ -52,6 +55,7 @@ def measure(config: harness.Config) -> dict:
     results["live"] = live.measure(full, config)  # posts a comment
     results["writes"] = writes.measure(articles, config)  # replies change the articles
     results["import"] = imports.measure(config)  # adds articles of its own
+    results["cluster"] = cluster.measure(config)  # a cluster of its own, its own databases
     results["load"] = (load, os.getloadavg()[0])
     results["seconds"] = time.perf_counter() - started
     results["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -68,7 +72,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from bench import live, report
+    from bench import cluster, live, report
 
     if report_only:
         if not config.saved.exists():
@@ -79,8 +83,8 @@ def main() -> None:
         results = measure(config)
         with open(config.saved, "wb") as saved:
             pickle.dump(results, saved)
-    live_section = "\n".join(live.section(results.get("live")))
-    config.output.write_text(report.render(results).rstrip("\n") + "\n\n" + live_section)
+    sections = [*live.section(results.get("live")), *cluster.section(results.get("cluster"))]
+    config.output.write_text(report.render(results).rstrip("\n") + "\n\n" + "\n".join(sections))
     harness.log(f"wrote {config.output}")
 
 
