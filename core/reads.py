@@ -18,10 +18,10 @@ request arrives, and :class:`ReplicaRouter` applies it to every read of that req
 ago. After a request that may have written, and after any page drawn from the primary while
 a replica is configured, the answer carries a signed cookie (``SEEN_COOKIE``) holding the
 primary's WAL position at that moment. That reader's next pages read from the replica only
-once it has replayed at least that far (one ``SELECT`` on the replica per request); until
-then they read from the primary. So a poster sees their comment at once, others see it when
-the replica has it, and nobody who was shown a newer page is later shown an older one
-(while replay is paused, say). The cookie goes once the replica has caught up.
+once it has replayed at least that far (one ``SELECT`` on the replica for each of their
+requests); until then they read from the primary. So a poster sees their comment at once,
+others see it when the replica has it, and nobody who was shown a newer page is later shown
+an older one (while replay is paused, say). The cookie goes once the replica has caught up.
 
 **A replica that is down, hanging or gone.** Each connection attempt waits at most
 ``DATABASE_CONNECT_TIMEOUT``. A request whose replica query fails is drawn again from the
@@ -104,10 +104,7 @@ def wal_position(alias: str) -> int:
 
 
 def _replica_position() -> int | None:
-    """The replica's replay position, or None when it is paused, down or hanging."""
-    global _replica_paused_until
-    if time.monotonic() < _replica_paused_until:
-        return None
+    """The replica's replay position, or None when it did not answer."""
     try:
         return wal_position(REPLICA)
     except DatabaseError as error:
@@ -149,11 +146,11 @@ class ReadRoutingMiddleware:
         if not replica_configured() or request.path == "/healthz":
             return self.get_response(request)
         seen = _seen(request)
-        replica = None
-        if request.method in SAFE_METHODS:
-            position = _replica_position()
-            if position is not None and position >= seen:
-                replica = REPLICA
+        # A reader who was shown nothing newer than the replica may have needs no question
+        # asked first: should the replica fail, process_exception draws the page again.
+        usable = request.method in SAFE_METHODS and time.monotonic() >= _replica_paused_until
+        caught_up = usable and (not seen or (_replica_position() or -1) >= seen)
+        replica = REPLICA if caught_up else None
         request.read_replica = replica  # process_exception retries without it
         token = _reading_from.set(replica)
         try:
