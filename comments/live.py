@@ -52,7 +52,7 @@ from articles.models import Article
 from comments import selectors, votes
 from comments.http import viewer_for
 from comments.models import Comment, visible_q
-from core import release
+from core import reads, release
 
 SETTLE = timedelta(minutes=2)  # far longer than a write's transaction (its lock waits are bounded)
 LIST_LIMIT = 500  # comments listed by one changed poll, the newest
@@ -149,7 +149,9 @@ def _article_state(slug: str) -> tuple[int, int, int] | None:
         .values_list("pk", "discussion_version", "floor")
         .first()
     )
-    if row is not None:
+    # A version read from a lagging replica may be older than the one the cache holds as
+    # current (the writers publish theirs): it is used for this answer, never published.
+    if row is not None and not reads.from_replica():
         pk, version, floor = row
         lifetime = _lifetime()
         cache.set_many(

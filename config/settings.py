@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "config.proxy.UntrustedProxyWarningMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Which database the request reads (the replica, or the primary), before anything
+    # reads one (the session); a no-op without DATABASE_REPLICA_URL.
+    "core.reads.ReadRoutingMiddleware",
     # The reader's language (cookie, then Accept-Language), before the first middleware
     # that can answer in words (a refused form); it no longer reads the session.
     "config.languages.LocaleMiddleware",
@@ -122,6 +125,24 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Page reads from a PostgreSQL streaming replica (core/reads.py): GET pages read from it,
+# everything else and every reader with a newer page behind them from the primary. Unset:
+# one database. Every connection attempt waits at most DATABASE_CONNECT_TIMEOUT seconds; a
+# replica that failed is left alone for DATABASE_REPLICA_RETRY_SECONDS.
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASE_REPLICA_RETRY_SECONDS = env_float("DATABASE_REPLICA_RETRY_SECONDS", 5)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            DATABASE_REPLICA_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+        ),
+        "TEST": {"MIRROR": "default"},  # tests read "the replica" from the test database
+    }
+for _database in DATABASES.values():
+    if _database["ENGINE"].endswith("postgresql"):
+        _database.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+DATABASE_ROUTERS = ["core.reads.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Covering indexes (INCLUDE) are a PostgreSQL speed-up; SQLite just builds them plainly.

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import RedirectView
 
 from accounts.views import admin_login
+from core.health import healthz
 
 
 class FaviconView(RedirectView):
@@ -44,4 +45,5 @@ urlpatterns = [
     path("admin/login/", admin_login),  # the admin's log-in, throttled
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
+    path("healthz", healthz),  # for load balancers and monitoring (core/health.py)
 ]
