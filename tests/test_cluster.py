@@ -7,8 +7,9 @@ its streaming replica, Redis, a task worker, a mail sink), over live HTTP:
   leaves HAProxy's rotation within seconds; every read is answered 200; every post answered
   with a success (303) is stored exactly once, and no post is stored twice; running the
   script of ``make cluster`` again brings the server back into rotation.
-- The replica stopped: pages keep coming, now from the primary (a reader sees another's
-  post at once), with no 5xx answer; started again, it catches up.
+- The replica stopped: ``/healthz`` still answers 200 and says the replica is unreachable;
+  pages keep coming, now from the primary (a reader sees another's post at once), with no
+  5xx answer; started again, it catches up and ``/healthz`` says so.
 - Redis restarted (empty): pages keep being served and posts stored, and the app servers
   use Redis again once it is back.
 - The worker killed in the middle of sending queued mail: a worker started afterwards sends
@@ -17,14 +18,17 @@ its streaming replica, Redis, a task worker, a mail sink), over live HTTP:
   (``check_comment_trees``) and whose row counts match: the restore docs/deploy.md describes.
 """
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.error import HTTPError
 
 import redis
 
@@ -120,10 +124,30 @@ def test_a_killed_app_server_leaves_rotation_and_every_accepted_post_is_stored_o
     assert Reader(cluster.app_urls[0], cluster.article()).read_page().status == 200
 
 
+def health(cluster) -> tuple[int, dict]:
+    """HAProxy's answer to ``GET /healthz``: its status and JSON; it sets no cookie."""
+    try:
+        response = urllib.request.urlopen(cluster.url + "/healthz", timeout=15)  # noqa: S310
+    except HTTPError as error:
+        response = error
+    with response:
+        assert response.headers.get("Set-Cookie") is None
+        return response.status, json.load(response)
+
+
 def test_with_the_replica_stopped_pages_come_from_the_primary_without_errors(cluster):
     article = cluster.article()
+    status, answer = health(cluster)
+    assert (status, answer["database"], answer["replica"], answer["cache"]) == (
+        200,
+        "ok",
+        "ok",
+        "ok",
+    )
     cluster.stop_replica()
     try:
+        status, answer = health(cluster)
+        assert (status, answer["database"], answer["replica"]) == (200, "ok", "unreachable")
         load = Load(cluster.url, article, readers=2)
         load.run(4)
         statuses = Counter(s for _, s in load.reads) + Counter(s for _, s, _ in load.posts)
@@ -138,6 +162,7 @@ def test_with_the_replica_stopped_pages_come_from_the_primary_without_errors(clu
         "SELECT count(*) FROM comments_comment WHERE body = %s", (newest,), on="replica"
     )
     assert on_replica == 1
+    assert health(cluster)[1]["replica"] == "ok"
 
 
 def test_pages_and_posts_go_on_while_redis_restarts(cluster):

@@ -8,18 +8,23 @@
   A request that reached a server and got no answer (the server died under it) is sent again
   only when it is a GET or HEAD: a POST may have been stored, so it is answered 502, never
   sent twice.
+- Request bodies are read whole (up to the 64 kB buffer: any comment form) before a
+  server is chosen, so slow clients cannot hold gunicorn's sync workers.
 - ``X-Forwarded-For`` carries the reader's address (``TRUSTED_PROXY_COUNT=1`` on the app
   servers); a stats socket in the run directory shows each server's state
   (``echo "show stat" | socat stdio UNIX:haproxy.sock``).
 """
 
+import socket
 from pathlib import Path
 
-HEALTH_CHECK_PATH = "/"
+HEALTH_CHECK_PATH = "/healthz"
 
 CONFIG = """\
 global
     maxconn 1024
+    # Room for a whole comment form (10,000 characters, URL-encoded) in one buffer.
+    tune.bufsize 65536
     log stdout format raw local0 info
     stats socket {run_dir}/haproxy.sock mode 600 level admin
 
@@ -30,6 +35,10 @@ defaults
     option forwardfor
     timeout connect 2s
     timeout client 30s
+    # A reader's request, body included, must arrive within this: a client trickling its
+    # body a byte a second holds no gunicorn worker (they serve one connection each).
+    timeout http-request 10s
+    option http-buffer-request
     timeout server 30s
     timeout check 2s
     retries 3
@@ -58,3 +67,14 @@ def render(run_dir: Path, port: int, app_ports: list[int]) -> str:
         for number, app_port in enumerate(app_ports, start=1)
     )
     return CONFIG.format(run_dir=run_dir, port=port, check_path=HEALTH_CHECK_PATH, servers=servers)
+
+
+def server_states(run_dir: Path) -> dict[str, str]:
+    """Each app server's state as HAProxy sees it, from its stats socket:
+    ``{"app1": "UP", "app2": "DOWN"}``."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(run_dir / "haproxy.sock"))
+        sock.sendall(b"show stat\n")
+        text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+    rows = [line.split(",") for line in text.splitlines() if line.startswith("app_servers,")]
+    return {row[1]: row[17].split()[0] for row in rows if row[1].startswith("app")}

@@ -123,10 +123,10 @@ def start(data: Path, port: int, log: Path) -> None:
         if os.geteuid() == 0:
             shutil.chown(log, "postgres", "postgres")
         pg_ctl = str(bin_dir() / "pg_ctl")
-        run(
-            [pg_ctl, "start", "-w", "-t", "60", "-D", str(data), "-l", str(log)],
-            what="pg_ctl start",
-        )
+        try:
+            run([pg_ctl, "start", "-w", "-t", "60", "-D", str(data), "-l", str(log)], what="pg_ctl")
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}\n{log.name} ends:\n{log.read_text()[-2000:]}") from None
     wait_for(lambda: accepts(port), timeout=60, what=f"PostgreSQL on {port}", log=log)
 
 

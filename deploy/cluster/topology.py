@@ -14,11 +14,13 @@ environment only: ``app_env(layout)`` is the whole of it.
 
 import json
 import os
+import random
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from deploy.cluster import haproxy, postgres
 from deploy.cluster.processes import ROOT, log_file, running, spawn, stop, wait_for
 
 VENV_BIN = Path(sys.executable).parent
+SPAN = 26  # ports from CLUSTER_PORT that a cluster uses
 # For a load test from one address: the posting limit is raised (README, Settings), and the
 # minimum delay between reading the form and sending it is off. Each can be set otherwise in
 # the environment of `make cluster`.
@@ -54,9 +57,9 @@ class Layout:
         return cls(run_dir.resolve(), port, 2, [port + 1, port + 2])
 
     @classmethod
-    def load(cls, run_dir: Path) -> "Layout":
-        saved = json.loads((run_dir / "cluster.json").read_text())
-        return cls.at(Path(saved["run_dir"]), saved["port"])
+    def fresh(cls, prefix: str) -> "Layout":
+        """A new run directory under /tmp and ports nobody listens on (tests, benchmarks)."""
+        return cls.at(Path(tempfile.mkdtemp(prefix=prefix)), free_span())
 
     @property
     def primary_port(self) -> int:
@@ -291,6 +294,22 @@ def status(layout: Layout) -> dict[str, bool]:
         data = layout.run_dir / name
         found[name] = data.exists() and postgres.is_running(data)
     return found
+
+
+def free_span() -> int:
+    """A first port such that it and the SPAN - 1 after it are free on 127.0.0.1, below the
+    range the kernel hands out to outgoing connections (which could take one meanwhile)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        base = random.randrange(10_000, max(low, 10_000 + 2 * SPAN) - SPAN)
+        try:
+            for port in range(base, base + SPAN):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("cluster: no span of free ports on 127.0.0.1")
 
 
 def _listening(port: int) -> bool:

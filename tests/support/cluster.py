@@ -19,10 +19,8 @@ import mailbox
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +28,10 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from deploy.cluster import postgres, topology
+from deploy.cluster import haproxy, postgres, topology
 from deploy.cluster.processes import kill, running
 
 ROOT = Path(__file__).resolve().parents[2]
-SPAN = 26  # ports from CLUSTER_PORT that the cluster uses (topology.Layout)
 
 
 @dataclass(frozen=True)
@@ -67,12 +64,7 @@ class Cluster:
 
     def server_states(self) -> dict[str, str]:
         """Each app server's state as HAProxy sees it: {"app1": "UP", "app2": "DOWN", ...}."""
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(str(self.layout.run_dir / "haproxy.sock"))
-            sock.sendall(b"show stat\n")
-            text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
-        rows = [line.split(",") for line in text.splitlines() if line.startswith("app_servers,")]
-        return {row[1]: row[17].split()[0] for row in rows if row[1].startswith("app")}
+        return haproxy.server_states(self.layout.run_dir)
 
     def wait_for_state(self, server: str, state: str, *, timeout: float = 15) -> bool:
         deadline = time.monotonic() + timeout
@@ -154,24 +146,6 @@ def missing_programs() -> list[str]:
     return missing
 
 
-def free_span() -> int:
-    """A first port such that it and the next SPAN - 1 are free on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + SPAN > 65000:
-            continue
-        try:
-            for port in range(base, base + SPAN):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no span of free ports for the cluster")
-
-
 @pytest.fixture(scope="module", name="cluster")
 def cluster_fixture():
     """The whole cluster, started once for the module through ``make cluster``'s script."""
@@ -181,9 +155,8 @@ def cluster_fixture():
         if os.environ.get("THREADLINE_REQUIRE_ALL"):
             pytest.fail(message)
         pytest.skip(message)
-    run_dir = Path(tempfile.mkdtemp(prefix="threadline-cluster-test-"))
-    env = {**os.environ, "CLUSTER_DIR": str(run_dir), "CLUSTER_PORT": str(free_span())}
-    layout = topology.Layout.from_env(env)
+    layout = topology.Layout.fresh("threadline-cluster-test-")
+    env = {**os.environ, "CLUSTER_DIR": str(layout.run_dir), "CLUSTER_PORT": str(layout.port)}
     try:
         started = subprocess.run(  # noqa: S603 (our own interpreter and script)
             [sys.executable, "-m", "deploy.cluster", "start"],
