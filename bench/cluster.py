@@ -264,7 +264,7 @@ def section(cluster: dict | None) -> list[str]:
     seconds, machine_cores = cluster["seconds"], len(os.sched_getaffinity(0))
     answers = ", ".join(f"{n:,} × {s}" for s, n in sorted(replies["answers"].items()))
     used = dict(cluster["two_cpu"])
-    machine = used.pop("whole machine") / seconds
+    machine = min(used.pop("whole machine") / seconds, machine_cores)  # /proc/stat rounds
     busiest, total = max(used, key=used.get), sum(used.values()) / seconds
     return [
         *lines,

@@ -38,6 +38,16 @@ LOAD_TEST_DEFAULTS = {
     "COMMENTS_MIN_SUBMIT_SECONDS": "0",
     "WEB_CONCURRENCY": "2",
 }
+# A cache that may be emptied at any time: nothing saved to disk (docs/deploy.md, Redis).
+REDIS_CONF = """\
+bind 127.0.0.1
+port {port}
+dir {run_dir}
+save ""
+appendonly no
+maxmemory 256mb
+maxmemory-policy allkeys-lru
+"""
 
 
 @dataclass(frozen=True)
@@ -175,9 +185,9 @@ def answers(url: str) -> bool:
 def start_redis(layout: Layout) -> None:
     if running(layout.run_dir, "redis"):
         return
-    argv = [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1"]
-    argv += ["--port", str(layout.redis_port), "--save", "", "--appendonly", "no"]
-    argv += ["--dir", str(layout.run_dir)]
+    config = layout.run_dir / "redis.conf"
+    config.write_text(REDIS_CONF.format(port=layout.redis_port, run_dir=layout.run_dir))
+    argv = [shutil.which("redis-server") or "redis-server", str(config)]
     spawn(layout.run_dir, "redis", argv, dict(os.environ))
     wait_for(
         lambda: _listening(layout.redis_port),
@@ -209,7 +219,7 @@ def start_app(layout: Layout, number: int) -> None:
         return
     port = layout.app_ports[number - 1]
     argv = [str(VENV_BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", env["WEB_CONCURRENCY"], "--access-logfile", "-"]
+    argv += ["--access-logfile", "-"]  # workers: WEB_CONCURRENCY, which gunicorn reads
     argv += ["--no-control-socket"]  # gunicorns side by side would share its default path
     spawn(layout.run_dir, name, argv, env)
     wait_for(
