@@ -89,8 +89,15 @@ class Cluster:
     def stop_replica(self) -> None:
         topology.stop_replica(self.layout, mode="immediate")
 
-    def start_replica(self) -> None:
-        topology.start_replica(self.layout)
+    def start_replica(self, *, streaming: bool = True) -> None:
+        """Start the replica; wait until it streams, or (``streaming=False``, for a replica
+        held back by ``recovery_min_apply_delay``, which streams only once it has replayed
+        what it had) until it takes connections."""
+        if streaming:
+            topology.start_replica(self.layout)
+        else:
+            run_dir = self.layout.run_dir
+            postgres.start(run_dir / "replica", self.layout.replica_port, run_dir / "replica.log")
 
     def restart_redis(self) -> None:
         """Redis killed and started again, empty (it keeps nothing on disk)."""
